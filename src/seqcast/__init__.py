@@ -1,0 +1,1 @@
+"""seqcast: reproducible time-series forecasting with recurrent networks."""

@@ -1,0 +1,43 @@
+"""Score a model on the test windows in original units, against the naive forecast."""
+
+import pandas as pd
+
+from seqcast.metrics import forecast_metrics, naive_scale
+from seqcast.models import Forecaster
+from seqcast.scaling import AffineScaler
+from seqcast.windows import Windows
+
+
+def predict_test(
+    model: Forecaster, test: Windows, table: pd.DataFrame, scaler: AffineScaler, target: str
+) -> pd.DataFrame:
+    """Dated predictions in original units, beside the actual value and the naive forecast.
+
+    `table` is the unscaled feature table with its split column: actual and naive values
+    come from it directly, so they are exact, and only the model's output is unscaled.
+    """
+    predicted = scaler.inverse_transform_column(model.predict(test.x), test.target_index)
+    return pd.DataFrame(
+        {
+            "origin_date": pd.DatetimeIndex(test.origin_dates),
+            "actual": table.loc[test.target_dates, target].to_numpy(),
+            "predicted": predicted,
+            "naive": table.loc[test.origin_dates, target].to_numpy(),
+        },
+        index=pd.DatetimeIndex(test.target_dates, name="date"),
+    )
+
+
+def score(predictions: pd.DataFrame, table: pd.DataFrame, target: str) -> dict[str, float]:
+    scale = naive_scale(table.loc[table["split"] == "train", target].to_numpy())
+    return forecast_metrics(
+        predictions["actual"].to_numpy(),
+        predictions["predicted"].to_numpy(),
+        predictions["naive"].to_numpy(),
+        scale,
+    )
+
+
+def rounded(metrics: dict[str, float], digits: int = 6) -> dict[str, float]:
+    """Metrics to `digits` significant digits: what reports show and CI compares."""
+    return {key: float(f"{value:.{digits}g}") for key, value in metrics.items()}

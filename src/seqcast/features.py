@@ -1,0 +1,47 @@
+"""Feature table from a price series: the target itself, lags, rolling statistics, returns.
+
+Row t holds only values observed at or before date t, so a model that reads rows up to
+t and predicts t + horizon never sees the future. The first rows, where a lag or a
+rolling window would reach before the start of the series, are trimmed: how many is
+`warmup_rows`, a pure function of the parameters.
+"""
+
+import pandas as pd
+
+from seqcast.errors import SeqcastError
+
+
+def warmup_rows(lags: int, rolling_windows: list[int], returns: bool) -> int:
+    return max([lags, int(returns), *(w - 1 for w in rolling_windows)])
+
+
+def make_features(
+    prices: pd.DataFrame,
+    target: str,
+    lags: int,
+    rolling_windows: list[int],
+    returns: bool,
+) -> pd.DataFrame:
+    """Date-indexed table whose first column is `target`, followed by derived features."""
+    series = prices.set_index("date")[target].astype("float64")
+    columns = {target: series}
+    for lag in range(1, lags + 1):
+        columns[f"{target}_lag_{lag}"] = series.shift(lag)
+    for window in rolling_windows:
+        rolling = series.rolling(window)
+        columns[f"{target}_rolling_mean_{window}"] = rolling.mean()
+        columns[f"{target}_rolling_std_{window}"] = rolling.std()
+    if returns:
+        columns[f"{target}_return_1"] = series.pct_change(fill_method=None)
+    table = pd.DataFrame(columns)
+    skip = warmup_rows(lags, rolling_windows, returns)
+    if len(table) <= skip:
+        raise SeqcastError(
+            f"the series has {len(table)} rows, fewer than the {skip + 1} that features.lags / "
+            "features.rolling_windows need for a single row"
+        )
+    table = table.iloc[skip:]
+    if table.isna().any().any():
+        bad = table.index[table.isna().any(axis=1)][:5].strftime("%Y-%m-%d").tolist()
+        raise SeqcastError(f"missing values in the feature table at {bad}; check the raw prices")
+    return table

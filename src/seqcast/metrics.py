@@ -1,0 +1,50 @@
+"""Point-forecast error metrics, in the units of the series (prices, not scaled values)."""
+
+import numpy as np
+
+
+def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.mean(np.abs(y_true - y_pred)))
+
+
+def rmse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    return float(np.sqrt(np.mean((y_true - y_pred) ** 2)))
+
+
+def mape(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Mean absolute percentage error, in percent."""
+    return float(100 * np.mean(np.abs((y_true - y_pred) / y_true)))
+
+
+def r2(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    residual = np.sum((y_true - y_pred) ** 2)
+    total = np.sum((y_true - np.mean(y_true)) ** 2)
+    return float(1 - residual / total)
+
+
+def naive_scale(train_series: np.ndarray) -> float:
+    """In-sample MAE of the one-step naive forecast on the training series: MASE's scale."""
+    return float(np.mean(np.abs(np.diff(train_series))))
+
+
+def mase(y_true: np.ndarray, y_pred: np.ndarray, scale: float) -> float:
+    return mae(y_true, y_pred) / scale
+
+
+def skill(model_rmse: float, naive_rmse: float) -> float:
+    """1 - RMSE / RMSE_naive: above 0 beats the naive forecast, 1 is perfect."""
+    return 1 - model_rmse / naive_rmse
+
+
+def forecast_metrics(
+    y_true: np.ndarray, y_pred: np.ndarray, y_naive: np.ndarray, scale: float
+) -> dict[str, float]:
+    model_rmse = rmse(y_true, y_pred)
+    return {
+        "mae": mae(y_true, y_pred),
+        "rmse": model_rmse,
+        "mape": mape(y_true, y_pred),
+        "r2": r2(y_true, y_pred),
+        "mase": mase(y_true, y_pred, scale),
+        "skill_vs_naive": skill(model_rmse, rmse(y_true, y_naive)),
+    }

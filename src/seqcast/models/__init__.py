@@ -1,0 +1,6 @@
+"""Forecasting models: every one answers the same fit / predict / save / load contract."""
+
+from seqcast.models.base import Forecaster, History
+from seqcast.models.registry import build_model, load_model
+
+__all__ = ["Forecaster", "History", "build_model", "load_model"]

@@ -1,0 +1,65 @@
+"""The model contract, and the registry that builds a model from its name and params.
+
+Every model, from the naive baseline to the LSTM, is used the same way:
+
+    model = build_model("lstm", params)          # seqcast.models.registry
+    history = model.fit(train_windows, val_windows)
+    y_scaled = model.predict(test_windows.x)
+    model.save(directory); load_model(directory)
+
+so a comparison is a loop over names. Saved state is JSON plus, for networks, a
+tensor file loaded with weights_only=True: nothing is unpickled.
+"""
+
+import json
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from seqcast.windows import Windows
+
+CONFIG_FILE = "config.json"
+
+
+@dataclass
+class History:
+    """Loss (mean squared error on scaled targets) per epoch; one entry for closed-form fits."""
+
+    train_loss: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class Forecaster(ABC):
+    kind: ClassVar[str]
+
+    @abstractmethod
+    def fit(self, train: Windows, val: Windows) -> History: ...
+
+    @abstractmethod
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """(n_windows, length, n_features) scaled windows -> (n_windows,) scaled targets."""
+
+    @abstractmethod
+    def config(self) -> dict[str, Any]:
+        """Everything needed, besides learned state, to rebuild the model."""
+
+    @abstractmethod
+    def _save_state(self, directory: Path) -> None: ...
+
+    @classmethod
+    @abstractmethod
+    def _load(cls, config: dict[str, Any], directory: Path) -> "Forecaster": ...
+
+    def save(self, directory: str | Path) -> None:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        config = {"kind": self.kind, **self.config()}
+        (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
+        self._save_state(directory)

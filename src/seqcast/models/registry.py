@@ -1,0 +1,29 @@
+"""Build a model from its name in params.yaml, or load a saved one from its directory."""
+
+import json
+from pathlib import Path
+
+from seqcast.models.base import CONFIG_FILE, Forecaster
+from seqcast.models.baselines import LinearForecaster, NaiveForecaster
+from seqcast.models.recurrent import RecurrentForecaster
+from seqcast.params import RECURRENT_MODELS, Params
+
+KINDS: dict[str, type[Forecaster]] = {
+    cls.kind: cls for cls in (NaiveForecaster, LinearForecaster, RecurrentForecaster)
+}
+
+
+def build_model(name: str, params: Params) -> Forecaster:
+    if name == "naive":
+        return NaiveForecaster()
+    if name == "linear":
+        return LinearForecaster(alpha=params.models.linear.alpha)
+    if name in RECURRENT_MODELS:
+        return RecurrentForecaster(cell=name, options=params.model_params(name), train=params.train)
+    raise ValueError(f"unknown model {name!r}")
+
+
+def load_model(directory: str | Path) -> Forecaster:
+    directory = Path(directory)
+    config = json.loads((directory / CONFIG_FILE).read_text())
+    return KINDS[config["kind"]]._load(config, directory)

@@ -1,0 +1,69 @@
+"""Figures for the reports: forecasts against actual prices, and training curves."""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from seqcast import atomic
+
+# No timestamp or version in the file, so that identical inputs give identical bytes.
+PNG_METADATA = {"Software": None}
+
+
+def _save(fig: plt.Figure, path: str | Path) -> None:
+    fig.tight_layout()
+    atomic.write_with(
+        path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, metadata=PNG_METADATA)
+    )
+    plt.close(fig)
+
+
+def forecast_figure(
+    history: pd.Series,
+    actual: pd.Series,
+    predictions: dict[str, pd.Series],
+    title: str,
+    path: str | Path,
+) -> None:
+    """Recent history before the test start, then actual and predicted test values."""
+    fig, ax = plt.subplots(figsize=(11, 5))
+    ax.plot(history.index, history.to_numpy(), color="0.6", lw=1.2, label="history (before test)")
+    ax.plot(actual.index, actual.to_numpy(), color="black", lw=1.4, label="actual")
+    for name, series in predictions.items():
+        ax.plot(series.index, series.to_numpy(), lw=1.0, alpha=0.85, label=name)
+    ax.axvline(actual.index[0], color="0.3", ls=":", lw=1)
+    ax.set_title(title)
+    ax.set_ylabel("price")
+    ax.legend(loc="best", fontsize=8, ncols=2)
+    ax.grid(alpha=0.3)
+    _save(fig, path)
+
+
+def loss_figure(histories: dict[str, dict], path: str | Path) -> None:
+    """Training (solid) and validation (dashed) loss per epoch, one colour per model."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    for index, (name, history) in enumerate(histories.items()):
+        color = f"C{index}"
+        epochs = np.arange(1, len(history["train_loss"]) + 1)
+        ax.plot(epochs, history["train_loss"], color=color, lw=1.2, label=f"{name} train")
+        ax.plot(epochs, history["val_loss"], color=color, lw=1.2, ls="--", label=f"{name} val")
+        ax.plot(
+            history["best_epoch"],
+            history["val_loss"][history["best_epoch"] - 1],
+            "o",
+            color=color,
+            ms=5,
+        )
+    ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("MSE on scaled target (log)")
+    ax.set_title("Training and validation loss (dot: restored best epoch)")
+    ax.legend(fontsize=8, ncols=2)
+    ax.grid(alpha=0.3, which="both")
+    _save(fig, path)

@@ -1,0 +1,99 @@
+"""Sliding windows (X, y, target dates) per split, built without a Python loop over rows.
+
+The window for target row t covers rows t - horizon - length + 1 ... t - horizon. A
+window belongs to the split of its target row, so its inputs may come from earlier
+splits (history) but never from a later one, and no split's target ever leaks into
+another split's inputs.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from seqcast import atomic
+from seqcast.errors import SeqcastError
+from seqcast.splitting import SPLITS
+
+
+@dataclass(frozen=True)
+class Windows:
+    x: np.ndarray  # (n_windows, length, n_features), scaled inputs
+    y: np.ndarray  # (n_windows,), scaled target at target_dates
+    target_dates: np.ndarray  # (n_windows,) datetime64[ns]
+    origin_dates: np.ndarray  # (n_windows,) date of each window's last input row
+    feature_names: np.ndarray  # (n_features,) str
+    target_index: int  # column of x that holds the target series
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def save(self, path: str | Path) -> None:
+        def write(tmp: Path) -> None:
+            with tmp.open("wb") as handle:
+                np.savez(
+                    handle,
+                    x=self.x,
+                    y=self.y,
+                    target_dates=self.target_dates,
+                    origin_dates=self.origin_dates,
+                    feature_names=self.feature_names,
+                    target_index=np.array(self.target_index),
+                )
+
+        atomic.write_with(path, write)
+
+    @classmethod
+    def load(cls, path: str | Path) -> "Windows":
+        with np.load(path, allow_pickle=False) as data:
+            return cls(
+                x=data["x"],
+                y=data["y"],
+                target_dates=data["target_dates"],
+                origin_dates=data["origin_dates"],
+                feature_names=data["feature_names"],
+                target_index=int(data["target_index"]),
+            )
+
+
+def make_windows(table: pd.DataFrame, target: str, length: int, horizon: int) -> dict[str, Windows]:
+    """Windows per split from a date-indexed, scaled table with a `split` column."""
+    features = table.drop(columns="split")
+    values = features.to_numpy(dtype="float64")  # (n_rows, n_features)
+    labels = table["split"].to_numpy()
+    dates = table.index.to_numpy(dtype="datetime64[ns]")
+    target_index = features.columns.get_loc(target)
+    n_rows = len(values)
+    n_windows = n_rows - length - horizon + 1
+    if n_windows < 1:
+        raise SeqcastError(
+            f"window.length = {length} with window.horizon = {horizon} needs at least "
+            f"{length + horizon} rows; the feature table has {n_rows}"
+        )
+    # (n_rows - length + 1, n_features, length) -> (n_windows, length, n_features)
+    all_windows = sliding_window_view(values, length, axis=0).transpose(0, 2, 1)[:n_windows]
+    origin_rows = np.arange(length - 1, length - 1 + n_windows)
+    target_rows = origin_rows + horizon
+
+    result = {}
+    for split in SPLITS:
+        keep = labels[target_rows] == split
+        if split == "train" and not keep.any():
+            n_train = int((labels == "train").sum())
+            raise SeqcastError(
+                f"window.length = {length}: too long for the training split of {n_train} rows "
+                f"(with window.horizon = {horizon}); it must be below {n_train - horizon + 1}"
+            )
+        if not keep.any():
+            raise SeqcastError(f"no {split} windows: the {split} split is empty")
+        result[split] = Windows(
+            x=np.ascontiguousarray(all_windows[keep]),
+            y=values[target_rows[keep], target_index],
+            target_dates=dates[target_rows[keep]],
+            origin_dates=dates[origin_rows[keep]],
+            feature_names=np.array(features.columns, dtype=str),
+            target_index=int(target_index),
+        )
+    return result

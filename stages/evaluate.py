@@ -1,0 +1,72 @@
+"""Stage evaluate@model: test-set predictions and metrics in price units, logged to MLflow."""
+
+import argparse
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from seqcast import atomic, plots, stage, tracking
+from seqcast.evaluation import predict_test, rounded, score
+from seqcast.models import load_model
+from seqcast.params import RECURRENT_MODELS, load_params
+from seqcast.scaling import scaler_from_dict
+from seqcast.windows import Windows
+
+HISTORY_DAYS = 120  # how much pre-test history the figure shows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("model", help="model name, one of models.enabled")
+    parser.add_argument("--model-dir", required=True, help="saved model (train@model's output)")
+    parser.add_argument("--windows", required=True, help="directory with test.npz")
+    parser.add_argument("--split", required=True, help="unscaled table with split column")
+    parser.add_argument("--scaler", required=True, help="fitted scaler state (JSON)")
+    parser.add_argument("--raw", required=True, help="raw prices, hashed for lineage")
+    parser.add_argument("--out", required=True, help="directory for metrics, predictions, figures")
+    args = parser.parse_args()
+    params = load_params()
+    target = params.data.target
+    model_dir = Path(args.model_dir)
+
+    model = load_model(model_dir)
+    test = Windows.load(Path(args.windows) / "test.npz")
+    table = pd.read_parquet(args.split)
+    scaler = scaler_from_dict(json.loads(Path(args.scaler).read_text()))
+    predictions = predict_test(model, test, table, scaler, target)
+    metrics = score(predictions, table, target)
+    history = json.loads((model_dir / "history.json").read_text())
+    recurrent = args.model in RECURRENT_MODELS
+
+    with atomic.atomic_dir(args.out) as tmp:
+        out = Path(tmp)
+        atomic.write_json(out / "metrics.json", rounded(metrics))
+        predictions.to_csv(out / "predictions.csv", date_format="%Y-%m-%d", float_format="%.6f")
+        before = table.loc[table.index < predictions.index[0], target].iloc[-HISTORY_DAYS:]
+        plots.forecast_figure(
+            before,
+            predictions["actual"],
+            {args.model: predictions["predicted"]},
+            f"{params.data.ticker} {target}: {args.model} on the test split",
+            out / "forecast.png",
+        )
+        if recurrent:
+            plots.loss_figure({args.model: history}, out / "loss.png")
+        run_id = tracking.record_model_run(
+            name=args.model,
+            params=params,
+            metrics=metrics,
+            history=history,
+            report_dir=out,
+            model_dir=model_dir,
+            raw_data=Path(args.raw),
+            net=model.net if recurrent else None,
+            input_example=test.x[:2],
+        )
+        atomic.write_json(out / "mlflow_run.json", {"run_id": run_id})
+    print(f"evaluate: {args.model}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
+
+
+if __name__ == "__main__":
+    stage.run(main, "evaluate")

@@ -1,0 +1,33 @@
+"""Stage scale: fit the scaler on the training rows only, apply it to every row (scale.*)."""
+
+import argparse
+
+import pandas as pd
+
+from seqcast import atomic, stage
+from seqcast.params import load_params
+from seqcast.scaling import make_scaler
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("split", help="feature table with a split column (parquet)")
+    parser.add_argument("out", help="scaled table (parquet)")
+    parser.add_argument("state", help="fitted scaler state (JSON)")
+    args = parser.parse_args()
+    method = load_params().scale.method
+
+    table = pd.read_parquet(args.split)
+    features = table.drop(columns="split")
+    scaler = make_scaler(method).fit(features[table["split"] == "train"].to_numpy())
+    scaled = features.copy()
+    scaled[:] = scaler.transform(features.to_numpy())
+    scaled["split"] = table["split"]
+
+    atomic.write_with(args.out, scaled.to_parquet)
+    atomic.write_json(args.state, {"columns": list(features.columns), **scaler.to_dict()})
+    print(f"scale: {method} scaler fit on {int((table['split'] == 'train').sum())} training rows")
+
+
+if __name__ == "__main__":
+    stage.run(main, "scale")
