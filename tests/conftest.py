@@ -1,0 +1,29 @@
+"""Shared fixtures; tracking and analytics stay off the network in every test."""
+
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ["MLFLOW_DISABLE_TELEMETRY"] = "true"
+os.environ["DVC_NO_ANALYTICS"] = "1"
+
+
+@pytest.fixture
+def prices() -> pd.DataFrame:
+    """200 business days of a positive random-walk price in the tidy download layout."""
+    rng = np.random.default_rng(0)
+    close = 100 + np.cumsum(rng.normal(0, 1, 200))
+    dates = pd.bdate_range("2020-01-01", periods=200)
+    return pd.DataFrame(
+        {
+            "date": dates,
+            "ticker": "TEST",
+            "open": close - 0.5,
+            "high": close + 1,
+            "low": close - 1,
+            "close": close,
+            "volume": rng.integers(1_000, 2_000, 200),
+        }
+    )
