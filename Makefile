@@ -20,6 +20,7 @@ $(INSTALLED): requirements.txt pyproject.toml
 	touch $@
 
 repro: $(INSTALLED)
+	$(BIN)/python -m seqcast.params params.yaml
 	$(BIN)/dvc repro
 
 test: $(INSTALLED)

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from seqcast.errors import SeqcastError
+
 
 def mae(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean(np.abs(y_true - y_pred)))
@@ -28,11 +30,15 @@ def naive_scale(train_series: np.ndarray) -> float:
 
 
 def mase(y_true: np.ndarray, y_pred: np.ndarray, scale: float) -> float:
+    if scale == 0:
+        raise SeqcastError("the training series is constant: MASE (MAE / naive MAE) is undefined")
     return mae(y_true, y_pred) / scale
 
 
 def skill(model_rmse: float, naive_rmse: float) -> float:
     """1 - RMSE / RMSE_naive: above 0 beats the naive forecast, 1 is perfect."""
+    if naive_rmse == 0:
+        raise SeqcastError("the naive forecast is exact on the test split: skill is undefined")
     return 1 - model_rmse / naive_rmse
 
 

@@ -134,10 +134,19 @@ def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
     return raw
 
 
+def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
+    section: type[BaseModel] = Params
+    for part in loc:
+        section = section.model_fields[part].annotation
+    return list(section.model_fields)
+
+
 def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
     key = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
-        return f"{key}: unknown key (see params.yaml for the documented keys)"
+        allowed = ", ".join(_allowed_keys(error["loc"][:-1]))
+        value = _lookup(raw, error["loc"])
+        return f"{key} = {value!r}: unknown key; allowed here: {allowed}"
     if error["type"] == "value_error":
         # Cross-field checks above write their own message, naming keys and values.
         return error["msg"].removeprefix("Value error, ")
@@ -161,3 +170,17 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     except yaml.YAMLError as exc:
         raise SeqcastError(f"{path}: not valid YAML: {exc}") from None
     return parse_params(raw, str(path))
+
+
+def main() -> None:
+    """`python -m seqcast.params [params.yaml]`: validate the file before a long run."""
+    import sys
+
+    from seqcast import stage
+
+    path = sys.argv[1] if len(sys.argv) > 1 else "params.yaml"
+    stage.run(lambda: load_params(path) and print(f"{path}: valid"), "params")
+
+
+if __name__ == "__main__":
+    main()

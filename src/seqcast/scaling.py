@@ -22,8 +22,9 @@ class AffineScaler:
     def fit(self, values: np.ndarray) -> Self:
         values = np.asarray(values, dtype="float64")
         offset, scale = self._learn(values)
-        # A constant column would divide by zero; scale it by 1 as scikit-learn does.
-        self.offset_, self.scale_ = offset, np.where(scale == 0, 1.0, scale)
+        # A constant column would divide by (nearly) zero; scale it by 1 as scikit-learn does.
+        constant = scale < 10 * np.finfo("float64").eps * np.maximum(1.0, np.abs(offset))
+        self.offset_, self.scale_ = offset, np.where(constant, 1.0, scale)
         return self
 
     def _check_fitted(self) -> None:

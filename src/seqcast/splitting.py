@@ -13,8 +13,9 @@ SPLITS = ("train", "val", "test")
 
 
 def split_labels(n_rows: int, train: float, val: float, gap: int = 0) -> np.ndarray:
-    n_train = int(n_rows * train)
-    n_val = int(n_rows * val)
+    # The epsilon keeps exact products exact: int(100 * 0.57) would give 56.
+    n_train = int(n_rows * train + 1e-9)
+    n_val = int(n_rows * val + 1e-9)
     n_test = n_rows - n_train - n_val - 2 * gap
     if min(n_train, n_val, n_test) < 1:
         raise SeqcastError(

@@ -66,12 +66,13 @@ def make_windows(table: pd.DataFrame, target: str, length: int, horizon: int) ->
     dates = table.index.to_numpy(dtype="datetime64[ns]")
     target_index = features.columns.get_loc(target)
     n_rows = len(values)
-    n_windows = n_rows - length - horizon + 1
-    if n_windows < 1:
+    n_train = int((labels == "train").sum())
+    if length + horizon > n_train:
         raise SeqcastError(
-            f"window.length = {length} with window.horizon = {horizon} needs at least "
-            f"{length + horizon} rows; the feature table has {n_rows}"
+            f"window.length = {length}: too long for the training split of {n_train} rows "
+            f"(with window.horizon = {horizon}); it must be at most {n_train - horizon}"
         )
+    n_windows = n_rows - length - horizon + 1
     # (n_rows - length + 1, n_features, length) -> (n_windows, length, n_features)
     all_windows = sliding_window_view(values, length, axis=0).transpose(0, 2, 1)[:n_windows]
     origin_rows = np.arange(length - 1, length - 1 + n_windows)
@@ -80,12 +81,6 @@ def make_windows(table: pd.DataFrame, target: str, length: int, horizon: int) ->
     result = {}
     for split in SPLITS:
         keep = labels[target_rows] == split
-        if split == "train" and not keep.any():
-            n_train = int((labels == "train").sum())
-            raise SeqcastError(
-                f"window.length = {length}: too long for the training split of {n_train} rows "
-                f"(with window.horizon = {horizon}); it must be below {n_train - horizon + 1}"
-            )
         if not keep.any():
             raise SeqcastError(f"no {split} windows: the {split} split is empty")
         result[split] = Windows(

@@ -28,6 +28,8 @@ class NaiveForecaster(Forecaster):
         return History([_mse(train.y, self.predict(train.x))], [_mse(val.y, self.predict(val.x))])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        if self.target_index is None:
+            raise RuntimeError("NaiveForecaster is not fitted; call fit first")
         return x[:, -1, self.target_index]
 
     def config(self) -> dict[str, Any]:
@@ -58,6 +60,8 @@ class LinearForecaster(Forecaster):
         return History([_mse(train.y, self.predict(train.x))], [_mse(val.y, self.predict(val.x))])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        if self.coef_ is None:
+            raise RuntimeError("LinearForecaster is not fitted; call fit first")
         return x.reshape(len(x), -1) @ self.coef_ + self.intercept_
 
     def config(self) -> dict[str, Any]:

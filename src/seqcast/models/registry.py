@@ -3,10 +3,11 @@
 import json
 from pathlib import Path
 
+from seqcast.errors import SeqcastError
 from seqcast.models.base import CONFIG_FILE, Forecaster
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
 from seqcast.models.recurrent import RecurrentForecaster
-from seqcast.params import RECURRENT_MODELS, Params
+from seqcast.params import MODEL_NAMES, RECURRENT_MODELS, Params
 
 KINDS: dict[str, type[Forecaster]] = {
     cls.kind: cls for cls in (NaiveForecaster, LinearForecaster, RecurrentForecaster)
@@ -20,7 +21,7 @@ def build_model(name: str, params: Params) -> Forecaster:
         return LinearForecaster(alpha=params.models.linear.alpha)
     if name in RECURRENT_MODELS:
         return RecurrentForecaster(cell=name, options=params.model_params(name), train=params.train)
-    raise ValueError(f"unknown model {name!r}")
+    raise SeqcastError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
 
 
 def load_model(directory: str | Path) -> Forecaster:
