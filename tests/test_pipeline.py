@@ -53,6 +53,13 @@ def write_params(repo: Path, update: dict) -> None:
     (repo / "params.yaml").write_text(yaml.safe_dump(merge(merge(params, TINY), update)))
 
 
+def commit(repo: Path, message: str) -> None:
+    for command in (["git", "add", "-A"], ["git", "commit", "-qm", message]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *command[1:]], cwd=repo, check=True
+        )
+
+
 def copy_repository(dest: Path) -> Path:
     files = subprocess.run(
         ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
@@ -64,13 +71,8 @@ def copy_repository(dest: Path) -> Path:
     for path in ("reports/comparison.md", "reports/metrics.json", "reports/figures", "dvc.lock"):
         target = dest / path
         shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-    for command in (["git", "init", "-q"], ["git", "add", "-A"]):
-        subprocess.run(command, cwd=dest, check=True)
-    subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "copy"],
-        cwd=dest,
-        check=True,
-    )
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    commit(dest, "copy")
     return dest
 
 
@@ -78,6 +80,7 @@ def copy_repository(dest: Path) -> Path:
 def repo(tmp_path_factory) -> Path:
     repo = copy_repository(tmp_path_factory.mktemp("repo"))
     write_params(repo, {})
+    commit(repo, "tiny params")
     result = run(repo, "dvc", "repro")
     assert result.returncode == 0, result.stdout + result.stderr
     return repo
@@ -157,6 +160,8 @@ def test_mlflow_has_one_run_per_model_with_lineage(repo):
         name = r.info.run_name
         assert r.data.tags["model"] == name
         assert r.data.tags["git_commit"] == head
+        assert r.data.tags["git_dirty"] == "false"  # the pipeline's own writes do not count
+        assert r.info.artifact_uri.startswith((repo / "mlartifacts").as_uri())
         assert r.data.tags["data_md5"] == raw_md5
         assert r.data.params["window.length"] == "10"
         assert float(f"{r.data.metrics['rmse']:.6g}") == metrics[name]["rmse"]

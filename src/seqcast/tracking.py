@@ -31,10 +31,15 @@ from mlflow.exceptions import MlflowException
 DEFAULT_DB = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
 MAX_BATCH = 1000
+PIPELINE_WRITES = (":!dvc.lock", ":!reports")
+
+
+def default_uri(root: Path) -> str:
+    return f"sqlite:///{(root / DEFAULT_DB).resolve()}"
 
 
 def tracking_uri(root: Path) -> str:
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(root / DEFAULT_DB).resolve()}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or default_uri(root)
 
 
 def use_experiment(name: str, root: Path) -> str:
@@ -44,12 +49,10 @@ def use_experiment(name: str, root: Path) -> str:
     experiment = mlflow.get_experiment_by_name(name)
     if experiment is not None:
         return experiment.experiment_id
-    # A local database keeps its artifacts next to it, not in ./mlruns of whatever cwd.
-    location = (
-        (root / DEFAULT_ARTIFACTS).resolve().as_uri()
-        if "MLFLOW_TRACKING_URI" not in os.environ
-        else None
-    )
+    # The default database keeps its artifacts next to it, not in ./mlruns of the cwd; a
+    # server chooses its own artifact store.
+    local = uri == default_uri(root)
+    location = (root / DEFAULT_ARTIFACTS).resolve().as_uri() if local else None
     try:
         return mlflow.create_experiment(name, artifact_location=location)
     except MlflowException:  # created meanwhile by a parallel run
@@ -62,7 +65,9 @@ def git_state(root: Path) -> dict[str, str]:
         return result.stdout.strip() if result.returncode == 0 else ""
 
     commit = git("rev-parse", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--untracked-files=no")
+    # The pipeline itself rewrites dvc.lock and the committed reports while it runs;
+    # only changes to anything else make the run differ from its commit.
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", *PIPELINE_WRITES)
     return {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
 
 
