@@ -57,8 +57,10 @@ def _read(path: Path) -> pd.DataFrame:
         raise SeqcastError(f"data.csv.path = '{path}': the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise SeqcastError(f"data.csv.path = '{path}': not a readable CSV file: {exc}") from None
-    blank = (table == "").all(axis=1)
-    return table[~blank]
+    table = table[~(table == "").all(axis=1)]  # blank lines hold no data
+    if table.empty:
+        raise SeqcastError(f"data.csv.path = '{path}': no rows below the header")
+    return table
 
 
 def _check_columns(table: pd.DataFrame, csv: CsvParams, path: Path) -> None:
