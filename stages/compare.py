@@ -8,7 +8,8 @@ import pandas as pd
 
 from seqcast import atomic, plots, stage
 from seqcast.params import RECURRENT_MODELS, load_params
-from seqcast.report import comparison_markdown, range_note
+from seqcast.report import comparison_markdown, noise_floor_note, range_note
+from seqcast.sources.synthetic import floor_at
 
 HISTORY_DAYS = 120  # pre-test history shown in the forecast figure
 
@@ -22,6 +23,7 @@ def main() -> None:
     parser.add_argument("--report", required=True, help="comparison report (markdown)")
     parser.add_argument("--metrics", required=True, help="metrics of every model (JSON)")
     parser.add_argument("--figures", required=True, help="directory for the report's figures")
+    parser.add_argument("--source", required=True, help="provenance of the raw data (JSON)")
     args = parser.parse_args()
     params = load_params()
     names = params.models.enabled
@@ -70,6 +72,12 @@ def main() -> None:
         "range_note": range_note(table.loc[table["split"] == "train", params.data.target], actual),
         **{f"{split}_{edge}": ranges[split][edge] for split in ranges for edge in ("start", "end")},
     }
+    noise_floor = json.loads(Path(args.source).read_text())["noise_floor"]
+    if noise_floor is not None:
+        floor = floor_at(noise_floor, params.window.horizon)
+        context["noise_floor_note"] = noise_floor_note(
+            floor, noise_floor["why"], params.data.ticker, params.window.horizon, metrics
+        )
     atomic.write_text(args.report, comparison_markdown(metrics, context, figure_links))
     atomic.write_json(args.metrics, metrics)
     print(f"compare: {len(names)} models -> {args.report}")

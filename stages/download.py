@@ -1,6 +1,7 @@
-"""Stage download: raw daily prices of one ticker from the source in params (data.*)."""
+"""Stage download: the raw table from the source in params (data.*), and its provenance."""
 
 import argparse
+import sys
 
 from seqcast import atomic, sources, stage
 from seqcast.params import load_params
@@ -8,15 +9,25 @@ from seqcast.params import load_params
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("out", help="raw prices table (parquet)")
+    parser.add_argument("out", help="raw table (parquet)")
+    parser.add_argument("info", help="source, rows, dates and noise floor of the raw table (JSON)")
     args = parser.parse_args()
     data = load_params().data
 
-    prices = sources.load_sample(data.sample_path, data.ticker)
+    raw = sources.load_raw(data)
+    info = sources.source_info(data, raw)
 
-    atomic.write_with(args.out, lambda tmp: prices.to_parquet(tmp, index=False))
-    first, last = prices["date"].iloc[[0, -1]].dt.strftime("%Y-%m-%d")
-    print(f"download: {len(prices)} days of {data.ticker} from {data.source}, {first} to {last}")
+    atomic.write_with(args.out, lambda tmp: raw.prices.to_parquet(tmp, index=False))
+    atomic.write_json(args.info, info)
+    for note in raw.notes:
+        print(f"download: {note}")
+    for warning in raw.warnings:
+        print(f"seqcast download: warning: {warning}", file=sys.stderr)
+    for ticker, span in info["tickers"].items():
+        print(
+            f"download: {span['rows']} days of {ticker} from {data.source}, "
+            f"{span['start']} to {span['end']}"
+        )
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
-"""Stage featurize: the target column with lags, rolling mean / std and returns (features.*)."""
+"""Stage featurize: the target column with lags, rolling mean / std and returns (features.*),
+plus any extra input columns of other tickers or columns, aligned on the target's dates."""
 
 import argparse
 
 import pandas as pd
 
 from seqcast import atomic, stage
+from seqcast.alignment import join_extra_columns, ticker_rows
 from seqcast.features import make_features, warmup_rows
 from seqcast.params import load_params
+from seqcast.sources.schema import describe_dates
 
 
 def main() -> None:
@@ -17,8 +20,11 @@ def main() -> None:
     params = load_params()
     f = params.features
 
-    prices = pd.read_parquet(args.prices)
+    raw = pd.read_parquet(args.prices)
+    prices = ticker_rows(raw, params.data.ticker)
     table = make_features(prices, params.data.target, f.lags, f.rolling_windows, f.returns)
+    joined = join_extra_columns(table, raw, f.extra_inputs, f.join)
+    table = joined.table
 
     atomic.write_with(args.out, table.to_parquet)
     skipped = warmup_rows(f.lags, f.rolling_windows, f.returns)
@@ -26,6 +32,11 @@ def main() -> None:
         f"featurize: {len(table)} rows x {table.shape[1]} features "
         f"(first {skipped} days only feed lags and rolling windows)"
     )
+    if len(joined.dropped):
+        print(
+            f"featurize: features.join = inner dropped {len(joined.dropped)} dates on which an "
+            f"extra column has no value: {describe_dates(joined.dropped)}"
+        )
 
 
 if __name__ == "__main__":

@@ -166,3 +166,17 @@ def test_other_target_column_and_float_dtype(prices):
     assert list(table.columns) == ["volume", "volume_lag_1"]
     assert (table.dtypes == "float64").all()
     np.testing.assert_array_equal(table["volume_lag_1"], prices["volume"].iloc[:-1].to_numpy())
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.5])
+def test_returns_of_a_target_that_is_not_positive_is_a_clear_error(bad):
+    """A percentage change from zero is infinite; synthetic series cross zero."""
+    close = np.array([1.0, 2.0, bad, 3.0, bad, 4.0])
+    with pytest.raises(SeqcastError) as info:
+        make_features(_hand_prices(close), "close", 1, [], True)
+    assert str(info.value) == (
+        "features.returns = true: the one-day percentage change needs a positive close, but "
+        "it is <= 0 on 2 dates (2021-01-06, 2021-01-08); set features.returns: false"
+    )
+    table = make_features(_hand_prices(close), "close", 1, [], False)
+    assert table["close"].tolist() == [2.0, bad, 3.0, bad, 4.0]

@@ -24,6 +24,14 @@ def make_features(
 ) -> pd.DataFrame:
     """Date-indexed table whose first column is `target`, followed by derived features."""
     series = prices.set_index("date")[target].astype("float64")
+    if returns and (series <= 0).any():
+        # A percentage change from zero or a negative level is infinite or meaningless.
+        bad = series.index[series <= 0]
+        shown = ", ".join(bad[:5].strftime("%Y-%m-%d")) + (" ..." if len(bad) > 5 else "")
+        raise SeqcastError(
+            f"features.returns = true: the one-day percentage change needs a positive {target}, "
+            f"but it is <= 0 on {len(bad)} dates ({shown}); set features.returns: false"
+        )
     columns = {target: series}
     for lag in range(1, lags + 1):
         columns[f"{target}_lag_{lag}"] = series.shift(lag)

@@ -4,11 +4,21 @@ The whole file is validated at load, so a wrong key or value fails the first sta
 that runs, with a message naming the key, the value and what is allowed.
 """
 
+import datetime
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from seqcast.errors import SeqcastError
 
@@ -20,17 +30,186 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PRICE_FIELDS = ("open", "high", "low", "close", "volume")
+SYNTHETIC_KINDS = ("sine", "noisy_sine", "noise", "damped", "seasonal_trend", "random_walk")
+# Names of columns in the tidy raw table: lower-case identifiers, so that an extra input
+# "TICKER.column" splits unambiguously at its last dot (tickers may hold dots: VOD.L).
+COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+Ticker = Annotated[str, Field(min_length=1)]
+
+
+def _choices(values: tuple[str, ...] | list[str]) -> str:
+    quoted = [repr(v) for v in values]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def _iso_date(value: Any) -> Any:
+    if isinstance(value, datetime.date):
+        raise PydanticCustomError(
+            "iso_date", "write the date in quotes, as DVC rejects YAML dates: '2015-01-02'"
+        )
+    if not isinstance(value, str):
+        return value  # the str type reports it
+    try:
+        valid = len(value) == 10 and datetime.date.fromisoformat(value)
+    except ValueError:
+        valid = False
+    if not valid:
+        raise PydanticCustomError("iso_date", "expected a date written YYYY-MM-DD, in quotes")
+    return value
+
+
+# Dates stay strings: DVC reads params.yaml too and rejects YAML date values, so they are
+# written quoted ("2015-01-02") and checked here.
+IsoDate = Annotated[str, BeforeValidator(_iso_date)]
+
+
+class YfinanceParams(Section):
+    """Yahoo Finance download: pinned dates, so that a rerun asks for the same rows."""
+
+    start: IsoDate = "2015-01-02"
+    end: IsoDate = "2025-01-01"  # exclusive, as in yfinance
+    # Daily and longer bars only: Yahoo serves intraday bars for recent weeks only, which
+    # pinned dates could not ask for again.
+    interval: Literal["1d", "5d", "1wk", "1mo", "3mo"] = "1d"
+    retries: Annotated[int, Field(ge=0)] = 3
+    backoff_s: Annotated[float, Field(ge=0)] = 2.0  # waits backoff_s, 2 backoff_s, 4 ...
+    timeout_s: Annotated[float, Field(gt=0)] = 10.0  # per HTTP request
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> "YfinanceParams":
+        if self.start >= self.end:
+            raise ValueError(
+                f"data.yfinance.start = {self.start!r} must be before data.yfinance.end = "
+                f"{self.end!r} (the end date is exclusive)"
+            )
+        return self
+
+
+class CsvParams(Section):
+    """Any CSV with a date column and numeric columns; `columns` maps our names to the file's."""
+
+    path: str = "data/sample/stocks.csv"
+    date_column: str = "date"
+    date_format: str | None = None  # strptime format such as %d/%m/%Y; None: ISO 8601
+    ticker_column: str | None = "ticker"  # None: the whole file is the series of data.ticker
+    columns: dict[str, str] = {name: name for name in PRICE_FIELDS}
+    missing: Literal["error", "ffill", "drop"] = "error"
+    sort: bool = False  # sort rows by date; otherwise unsorted dates are an error
+    large_gap: Annotated[float, Field(gt=1)] = 5.0  # warn at gaps > large_gap x median spacing
+
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> "CsvParams":
+        if not self.columns:
+            raise ValueError("data.csv.columns is empty: map at least one numeric column")
+        bad = [name for name in self.columns if not COLUMN_NAME.match(name)]
+        if bad:
+            raise ValueError(
+                f"data.csv.columns: the names {bad} are not lower-case identifiers (a-z, 0-9, _ "
+                "after a letter); each key is the name the column gets, each value the file's"
+            )
+        if {"date", "ticker"} & set(self.columns):
+            raise ValueError(
+                "data.csv.columns: 'date' and 'ticker' name the date and ticker columns; "
+                "map them with data.csv.date_column and data.csv.ticker_column"
+            )
+        used = [self.date_column, self.ticker_column, *self.columns.values()]
+        repeated = sorted({c for c in used if c is not None and used.count(c) > 1})
+        if repeated:
+            raise ValueError(
+                f"data.csv: the file columns {repeated} are used twice among date_column, "
+                "ticker_column and columns; map each file column once"
+            )
+        return self
+
+
+class SyntheticParams(Section):
+    kind: Literal[SYNTHETIC_KINDS] = "sine"
+    seed: int = 0
+
+
 class DataParams(Section):
-    source: Literal["sample"] = "sample"
+    source: Literal["sample", "yfinance", "csv", "synthetic"] = "sample"
     sample_path: str = "data/sample/stocks.csv"
-    ticker: str = "AAPL"
-    target: Literal["open", "high", "low", "close", "volume"] = "close"
+    ticker: Ticker = "AAPL"  # the series to forecast
+    tickers: list[Ticker] = []  # every ticker to load, data.ticker among them; []: data.ticker
+    target: str = "close"  # column of data.ticker to forecast
+    yfinance: YfinanceParams = YfinanceParams()
+    csv: CsvParams = CsvParams()
+    synthetic: SyntheticParams = SyntheticParams()
+
+    @property
+    def all_tickers(self) -> list[str]:
+        return list(self.tickers) or [self.ticker]
+
+    @property
+    def other_tickers(self) -> list[str]:
+        return [t for t in self.all_tickers if t != self.ticker]
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The numeric columns that the source puts in the raw table, besides date and ticker."""
+        if self.source == "csv":
+            return tuple(self.csv.columns)
+        if self.source == "synthetic":
+            return ("value",)
+        return PRICE_FIELDS
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "DataParams":
+        problems = []
+        if self.target not in self.columns:
+            problems.append(
+                f"data.target = {self.target!r}: not a column that data.source = {self.source} "
+                f"provides; choose from {_choices(self.columns)}"
+            )
+        if self.tickers and self.ticker not in self.tickers:
+            problems.append(
+                f"data.tickers = {self.tickers}: must include data.ticker = {self.ticker!r}, "
+                "the series to forecast"
+            )
+        if len(set(self.tickers)) != len(self.tickers):
+            problems.append(f"data.tickers = {self.tickers}: list each ticker once")
+        kind = self.synthetic.kind
+        if self.source == "synthetic" and (self.ticker != kind or self.tickers not in ([], [kind])):
+            problems.append(
+                f"data.ticker = {self.ticker!r}: with data.source = synthetic the one series is "
+                f"named after data.synthetic.kind; set data.ticker: {kind} and leave "
+                "data.tickers empty"
+            )
+        if self.source == "csv" and self.csv.ticker_column is None and len(self.all_tickers) > 1:
+            problems.append(
+                f"data.tickers = {self.tickers}: a CSV without data.csv.ticker_column holds one "
+                "series; set data.csv.ticker_column to load several tickers"
+            )
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 class FeatureParams(Section):
     lags: Annotated[int, Field(ge=0)] = 5
     rolling_windows: list[Annotated[int, Field(ge=2)]] = [10]
     returns: bool = True
+    extra_columns: list[str] = []  # more inputs, each "TICKER.column", e.g. MSFT.close
+    join: Literal["exact", "inner"] = "exact"  # extra inputs missing on a target date: error / drop
+
+    @property
+    def extra_inputs(self) -> list[tuple[str, str]]:
+        """(ticker, column) of each extra input column."""
+        return [split_extra_column(name) for name in self.extra_columns]
+
+
+EXTRA_COLUMN = re.compile(r"^(?P<ticker>.+)\.(?P<column>[a-z][a-z0-9_]*)$")
+
+
+def split_extra_column(name: str) -> tuple[str, str]:
+    match = EXTRA_COLUMN.match(name)
+    if match is None:
+        raise ValueError(
+            f"features.extra_columns contains {name!r}: write TICKER.column, e.g. MSFT.close"
+        )
+    return match["ticker"], match["column"]
 
 
 class SplitParams(Section):
@@ -123,6 +302,31 @@ class Params(Section):
 
     def model_params(self, name: str) -> BaseModel:
         return getattr(self.models, name)
+
+    @model_validator(mode="after")
+    def _extra_columns_exist(self) -> "Params":
+        names = self.features.extra_columns
+        if len(set(names)) != len(names):
+            raise ValueError(f"features.extra_columns = {names}: list each column once")
+        for name in names:
+            ticker, column = split_extra_column(name)
+            if ticker not in self.data.all_tickers:
+                raise ValueError(
+                    f"features.extra_columns contains {name!r}: {ticker!r} is not loaded; "
+                    f"add it to data.tickers (now {self.data.all_tickers})"
+                )
+            if column not in self.data.columns:
+                raise ValueError(
+                    f"features.extra_columns contains {name!r}: data.source = "
+                    f"{self.data.source} has no column {column!r}; choose from "
+                    f"{_choices(self.data.columns)}"
+                )
+            if (ticker, column) == (self.data.ticker, self.data.target):
+                raise ValueError(
+                    f"features.extra_columns contains {name!r}: that is the target itself, "
+                    "which is always an input"
+                )
+        return self
 
 
 def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:

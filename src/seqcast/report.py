@@ -64,6 +64,21 @@ def range_note(train_values: pd.Series, test_values: pd.Series) -> str:
     )
 
 
+def noise_floor_note(
+    floor: float, why: str, series: str, horizon: int, metrics: dict[str, dict[str, float]]
+) -> str:
+    """How close the best model gets to the best RMSE that any forecaster can expect."""
+    table = leaderboard(metrics)
+    best, rmse = table.index[0], table["rmse"].iloc[0]
+    ratio = f" ({rmse / floor:.3g} x the floor)" if floor > 0 else ""
+    return (
+        f"Noise floor: {floor:.4g}, the best RMSE any model can expect {horizon} step(s) ahead "
+        f"on the synthetic series {series} ({why}); the best model here, {best}, has RMSE "
+        f"{rmse:.4g}{ratio}. On a finite test split the realised noise varies, so a model can "
+        "land slightly below the floor by chance."
+    )
+
+
 def comparison_markdown(
     metrics: dict[str, dict[str, float]], context: dict[str, Any], figures: dict[str, str]
 ) -> str:
@@ -84,6 +99,7 @@ def comparison_markdown(
         verdict(table),
         "",
         *([context["range_note"], ""] if context.get("range_note") else []),
+        *([context["noise_floor_note"], ""] if context.get("noise_floor_note") else []),
         "MASE divides MAE by the in-sample MAE of the one-step naive forecast on the training "
         "split; skill vs naive is 1 - RMSE / RMSE_naive on the test targets (0: as good as "
         "naive, above 0: better).",

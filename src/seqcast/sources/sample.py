@@ -1,0 +1,25 @@
+"""The committed offline snapshot (data/sample/stocks.csv): the default source."""
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from seqcast.errors import SeqcastError
+from seqcast.sources.tickers import select_tickers
+
+PRICE_COLUMNS = ["date", "ticker", "open", "high", "low", "close", "volume"]
+
+
+def load_sample(path: str | Path, ticker: str, others: Sequence[str] = ()) -> pd.DataFrame:
+    """Prices of `ticker`, then of each of `others`, each sorted by date, in the tidy layout."""
+    path = Path(path)
+    if not path.exists():
+        raise SeqcastError(f"data.sample_path = '{path}': file not found")
+    table = pd.read_csv(path, parse_dates=["date"])
+    missing = sorted(set(PRICE_COLUMNS) - set(table.columns))
+    if missing:
+        raise SeqcastError(f"{path}: missing columns {missing}; expected {PRICE_COLUMNS}")
+    where = f"the sample snapshot {path}"
+    prices = select_tickers(table, "ticker", ticker, others, where, sort_dates=True)
+    return prices[PRICE_COLUMNS].reset_index(drop=True)

@@ -1,0 +1,167 @@
+"""Each data source through `dvc repro` in a temporary git copy of the repository: a
+synthetic series end to end, a Kaggle-layout CSV of two tickers with extra input columns up
+to the windows, several sample tickers joined on dates, and clean failures (yfinance
+offline, a bad CSV, an extra column missing on target dates). The sample source runs end
+to end in test_pipeline.py."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from test_pipeline import commit, copy_repository, run, write_params
+
+MODELS = ["naive", "linear"]  # the data path matters here; test_pipeline covers networks
+FAST = {"models": {"enabled": MODELS}}
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    repo = copy_repository(tmp_path_factory.mktemp("sources"))
+    # The widely shared Kaggle layout, two stocks in one file, made from the sample.
+    sample = pd.read_csv(repo / "data/sample/stocks.csv")
+    both = sample[sample["ticker"].isin(["AAPL", "MSFT"])]
+    kaggle = both.rename(columns={"ticker": "Name"})[
+        ["date", "open", "high", "low", "close", "volume", "Name"]
+    ]
+    (repo / "data/kaggle").mkdir()
+    kaggle.to_csv(repo / "data/kaggle/all_stocks.csv", index=False)
+    write_params(repo, FAST)
+    commit(repo, "fast params")
+    return repo
+
+
+def stage_errors(result) -> list[str]:
+    return [line for line in result.stderr.splitlines() if "seqcast" in line]
+
+
+def test_synthetic_series_end_to_end_with_its_noise_floor(repo):
+    write_params(
+        repo,
+        {
+            **FAST,
+            "data": {
+                "source": "synthetic",
+                "ticker": "noisy_sine",
+                "target": "value",
+                "synthetic": {"kind": "noisy_sine", "seed": 0},
+            },
+            "features": {"returns": False},
+        },
+    )
+    result = run(repo, "dvc", "repro")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "download: 1001 days of noisy_sine from synthetic, 2000-01-01 to 2002-09-27" in (
+        result.stdout
+    )
+    info = json.loads((repo / "data/raw/source.json").read_text())
+    assert info["noise_floor"]["rmse_1_step"] == 0.1
+    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    assert list(metrics) == MODELS
+    best = min(metrics, key=lambda m: metrics[m]["rmse"])
+    report = (repo / "reports/comparison.md").read_text()
+    assert (
+        "Noise floor: 0.1, the best RMSE any model can expect 1 step(s) ahead on the synthetic "
+        f"series noisy_sine (sin(t) is predictable; the N(0, 0.1) noise of the target is not); "
+        f"the best model here, {best}, has RMSE {metrics[best]['rmse']:.4g} "
+    ) in report
+    # The naive forecast pays the noise twice (today's and tomorrow's) plus the sine's step:
+    # sqrt(2 * 0.1**2 + 0.1**2 / 2) = 0.158 in expectation, give or take 10 % on ~150
+    # targets. The best linear forecast from a window of 20 noisy values has RMSE 0.107
+    # (0.1 at infinite length); ridge on the scaled window should come close.
+    assert 0.13 < metrics["naive"]["rmse"] < 0.19
+    assert 0.1 < metrics["linear"]["rmse"] < 0.12
+
+
+def test_kaggle_csv_with_two_tickers_and_an_extra_input_end_to_end(repo):
+    write_params(
+        repo,
+        {
+            **FAST,
+            "data": {
+                "source": "csv",
+                "tickers": ["AAPL", "MSFT"],
+                "csv": {"path": "data/kaggle/all_stocks.csv", "ticker_column": "Name"},
+            },
+            "features": {"extra_columns": ["MSFT.close", "AAPL.volume"]},
+        },
+    )
+    # Up to the windows that models read: the stages after it do not see the source.
+    result = run(repo, "dvc", "repro", "window")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "download: 3270 days of MSFT from csv, 2000-03-01 to 2013-03-01" in result.stdout
+    # The CSV warns about the one long gap of the sample, the closing after 2001-09-11.
+    assert "seqcast download: warning: 1 unusually large gaps in AAPL" in result.stderr
+    raw = pd.read_parquet(repo / "data/raw/prices.parquet")
+    assert raw["ticker"].drop_duplicates().tolist() == ["AAPL", "MSFT"]
+    features = pd.read_parquet(repo / "data/features/features.parquet")
+    assert list(features.columns[-2:]) == ["MSFT.close", "AAPL.volume"]
+    msft = raw[raw["ticker"] == "MSFT"].set_index("date")["close"]
+    np.testing.assert_array_equal(features["MSFT.close"], msft.loc[features.index])
+    with np.load(repo / "data/windows/test.npz") as windows:
+        assert windows["feature_names"].tolist()[-2:] == ["MSFT.close", "AAPL.volume"]
+        assert windows["x"].shape[2] == features.shape[1]
+
+
+def test_an_extra_ticker_missing_on_target_dates_fails_then_inner_join_reports_the_drop(repo):
+    update = {
+        **FAST,
+        "data": {"tickers": ["AAPL", "GOOG"]},
+        "features": {"extra_columns": ["GOOG.close"]},
+    }
+    write_params(repo, update)
+    result = run(repo, "dvc", "repro", "featurize")
+    assert result.returncode != 0
+    assert stage_errors(result) == [
+        "seqcast featurize: error: features.extra_columns have no value on some dates of the "
+        "target: GOOG.close on 1113 of 3261 dates: 2000-03-14, 2000-03-15, 2000-03-16, "
+        "2000-03-17, 2000-03-20 and 1108 more; set features.join: inner to keep only the "
+        "dates that every column has"
+    ]
+    assert not (repo / "data/features/features.parquet").exists()
+
+    write_params(repo, {**update, "features": {**update["features"], "join": "inner"}})
+    result = run(repo, "dvc", "repro", "featurize")
+    assert result.returncode == 0, result.stderr
+    assert (
+        "featurize: features.join = inner dropped 1113 dates on which an extra column has no "
+        "value: 2000-03-14, 2000-03-15, 2000-03-16, 2000-03-17, 2000-03-20 and 1108 more"
+    ) in result.stdout
+    features = pd.read_parquet(repo / "data/features/features.parquet")
+    assert len(features) == 3261 - 1113
+    assert features.index[0] == pd.Timestamp("2004-08-19")
+
+
+@pytest.mark.parametrize(
+    ("update", "message"),
+    [
+        (
+            {"data": {"source": "yfinance", "yfinance": {"retries": 0, "timeout_s": 5.0}}},
+            "seqcast download: error: yfinance returned no prices for AAPL from 2015-01-02 to "
+            "2025-01-01 (end exclusive, interval 1d) in 1 attempt: the ticker may be unknown "
+            "or delisted, or Yahoo Finance could not be reached",
+        ),
+        (
+            {
+                "data": {
+                    "source": "csv",
+                    "csv": {"path": "data/kaggle/all_stocks.csv", "ticker_column": "ticker"},
+                }
+            },
+            "seqcast download: error: data.csv.path = 'data/kaggle/all_stocks.csv': missing "
+            "columns: data.csv.ticker_column = 'ticker'; the file has 'date', 'open', 'high', "
+            "'low', 'close', 'volume', 'Name'",
+        ),
+    ],
+    ids=["yfinance-offline", "csv-missing-column"],
+)
+def test_a_failing_source_stops_the_download_with_one_message_and_no_output(repo, update, message):
+    write_params(repo, {**FAST, **update})
+    result = run(repo, "dvc", "repro", "download")
+    assert result.returncode != 0
+    errors = stage_errors(result)
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(message)
+    assert "Traceback" not in result.stderr
+    assert not (repo / "data/raw/prices.parquet").exists()
+    assert not (repo / "data/raw/source.json").exists()
