@@ -4,12 +4,13 @@ import argparse
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from seqcast import atomic, plots, stage
 from seqcast.params import RECURRENT_MODELS, load_params
 from seqcast.report import comparison_markdown, noise_floor_note, range_note
-from seqcast.sources.synthetic import floor_at
+from seqcast.sources.synthetic import floor_at, oracle_forecast
 
 HISTORY_DAYS = 120  # pre-test history shown in the forecast figure
 
@@ -72,11 +73,17 @@ def main() -> None:
         "range_note": range_note(table.loc[table["split"] == "train", params.data.target], actual),
         **{f"{split}_{edge}": ranges[split][edge] for split in ranges for edge in ("start", "end")},
     }
-    noise_floor = json.loads(Path(args.source).read_text())["noise_floor"]
-    if noise_floor is not None:
-        floor = floor_at(noise_floor, params.window.horizon)
+    source = json.loads(Path(args.source).read_text())
+    if source["noise_floor"] is not None:
+        origins = predictions[names[0]]["origin_date"]
+        oracle = oracle_forecast(source["kind"], source["seed"], origins, actual.index)
         context["noise_floor_note"] = noise_floor_note(
-            floor, noise_floor["why"], params.data.ticker, params.window.horizon, metrics
+            floor_at(source["noise_floor"], params.window.horizon),
+            source["noise_floor"]["why"],
+            params.data.ticker,
+            params.window.horizon,
+            float(np.sqrt(np.mean((actual.to_numpy() - oracle) ** 2))),
+            metrics,
         )
     atomic.write_text(args.report, comparison_markdown(metrics, context, figure_links))
     atomic.write_json(args.metrics, metrics)

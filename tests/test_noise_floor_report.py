@@ -24,26 +24,30 @@ CONTEXT = {
 }
 
 
-def test_note_compares_the_best_model_with_the_floor():
-    note = noise_floor_note(0.1, "only noise is unpredictable", "noisy_sine", 1, METRICS)
+def test_note_compares_the_best_model_with_the_oracle():
+    note = noise_floor_note(0.1, "only noise is unpredictable", "noisy_sine", 1, 0.0981, METRICS)
     assert note == (
         "Noise floor: 0.1, the best RMSE any model can expect 1 step(s) ahead on the synthetic "
-        "series noisy_sine (only noise is unpredictable); the best model here, linear, has RMSE "
-        "0.125 (1.25 x the floor). On a finite test split the realised noise varies, so a model "
-        "can land slightly below the floor by chance."
+        "series noisy_sine (only noise is unpredictable). On these test targets the oracle "
+        "forecast, which knows how the series was made, has RMSE 0.0981 (the floor up to the "
+        "luck of a finite sample); the best model here, linear, has RMSE 0.125 (1.27 x the "
+        "oracle's)."
     )
 
 
 def test_a_zero_floor_has_no_ratio():
-    note = noise_floor_note(0.0, "no noise", "sine", 3, METRICS)
+    note = noise_floor_note(0.0, "no noise", "sine", 3, 0.0, METRICS)
     assert note.startswith("Noise floor: 0, the best RMSE any model can expect 3 step(s) ahead")
-    assert "has RMSE 0.125. On a finite" in note
+    assert note.endswith(
+        "has RMSE 0 (the floor up to the luck of a finite sample); the best "
+        "model here, linear, has RMSE 0.125."
+    )
 
 
 def test_the_report_shows_the_line_only_when_the_floor_is_known():
     without = comparison_markdown(METRICS, CONTEXT, {})
     assert "Noise floor" not in without
-    note = noise_floor_note(0.1, "why", "noisy_sine", 1, METRICS)
+    note = noise_floor_note(0.1, "why", "noisy_sine", 1, 0.1, METRICS)
     with_note = comparison_markdown(METRICS, {**CONTEXT, "noise_floor_note": note}, {})
     assert with_note.replace(note + "\n\n", "") == without
     assert with_note.index(note) > with_note.index("## Leaderboard")

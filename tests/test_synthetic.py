@@ -10,7 +10,7 @@ import pytest
 from seqcast import sources
 from seqcast.params import SYNTHETIC_KINDS, parse_params
 from seqcast.sources import schema
-from seqcast.sources.synthetic import SERIES, floor_at, generate
+from seqcast.sources.synthetic import SERIES, floor_at, generate, oracle_forecast
 
 
 def values(kind: str, seed: int = 0) -> np.ndarray:
@@ -155,6 +155,20 @@ def test_the_oracle_forecast_reaches_the_recorded_floor(seed):
     for horizon in (1, 4):
         naive_error = walk[horizon:] - walk[:-horizon]  # the naive forecast is the oracle
         assert _rmse(naive_error) == pytest.approx(math.sqrt(horizon), rel=0.1)
+
+
+def test_the_oracle_forecast_is_the_signal_or_for_the_walk_the_last_value():
+    dates = pd.date_range("2000-01-01", periods=1001, freq="D")
+    origins, targets = dates[100:110], dates[102:112]  # two steps ahead
+    t = np.arange(102, 112) / 10
+    np.testing.assert_allclose(oracle_forecast("noisy_sine", 0, origins, targets), np.sin(t))
+    walk = values("random_walk", 6)
+    np.testing.assert_array_equal(
+        oracle_forecast("random_walk", 6, origins, targets), walk[100:110]
+    )
+    np.testing.assert_array_equal(oracle_forecast("noise", 1, origins, targets), np.zeros(10))
+    sine = values("sine")
+    np.testing.assert_array_equal(oracle_forecast("sine", 0, origins, targets), sine[102:112])
 
 
 def test_sine_is_predicted_exactly_by_its_two_term_recurrence():

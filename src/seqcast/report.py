@@ -65,17 +65,23 @@ def range_note(train_values: pd.Series, test_values: pd.Series) -> str:
 
 
 def noise_floor_note(
-    floor: float, why: str, series: str, horizon: int, metrics: dict[str, dict[str, float]]
+    floor: float,
+    why: str,
+    series: str,
+    horizon: int,
+    oracle_rmse: float,
+    metrics: dict[str, dict[str, float]],
 ) -> str:
     """How close the best model gets to the best RMSE that any forecaster can expect."""
     table = leaderboard(metrics)
     best, rmse = table.index[0], table["rmse"].iloc[0]
-    ratio = f" ({rmse / floor:.3g} x the floor)" if floor > 0 else ""
+    ratio = f" ({rmse / oracle_rmse:.3g} x the oracle's)" if oracle_rmse > 0 else ""
     return (
         f"Noise floor: {floor:.4g}, the best RMSE any model can expect {horizon} step(s) ahead "
-        f"on the synthetic series {series} ({why}); the best model here, {best}, has RMSE "
-        f"{rmse:.4g}{ratio}. On a finite test split the realised noise varies, so a model can "
-        "land slightly below the floor by chance."
+        f"on the synthetic series {series} ({why}). On these test targets the oracle forecast, "
+        f"which knows how the series was made, has RMSE {oracle_rmse:.4g} (the floor up to "
+        f"the luck of a finite sample); the best model here, {best}, has RMSE {rmse:.4g}"
+        f"{ratio}."
     )
 
 

@@ -13,6 +13,7 @@ its error sums one step of noise per step ahead, so the floor grows as sqrt(hori
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -23,21 +24,29 @@ START = "2000-01-01"
 CONSTANT, SQRT_HORIZON = "constant", "sqrt_horizon"
 
 
-def _sine(rng: np.random.Generator) -> np.ndarray:
+@dataclass(frozen=True)
+class Made:
+    values: np.ndarray  # the series
+    signal: np.ndarray | None  # its noiseless part; None: no signal (the random walk)
+
+
+def _sine(rng: np.random.Generator) -> Made:
     k = np.arange(800)
-    return np.sin(2 * np.pi * k / 40)  # 40 points per cycle
+    wave = np.sin(2 * np.pi * k / 40)  # 40 points per cycle
+    return Made(wave, wave)
 
 
-def _noisy_sine(rng: np.random.Generator) -> np.ndarray:
+def _noisy_sine(rng: np.random.Generator) -> Made:
     t = np.linspace(0, 100, 1001)  # 0, 0.1, ..., 100 without accumulated rounding
-    return np.sin(t) + rng.normal(0, 0.1, t.size)
+    signal = np.sin(t)
+    return Made(signal + rng.normal(0, 0.1, t.size), signal)
 
 
-def _noise(rng: np.random.Generator) -> np.ndarray:
-    return rng.normal(0, 1, 1000)
+def _noise(rng: np.random.Generator) -> Made:
+    return Made(rng.normal(0, 1, 1000), np.zeros(1000))
 
 
-def _damped(rng: np.random.Generator) -> np.ndarray:
+def _damped(rng: np.random.Generator) -> Made:
     t = np.linspace(0, 200, 2001)
     s = np.sin
     wave = (
@@ -49,21 +58,23 @@ def _damped(rng: np.random.Generator) -> np.ndarray:
         + 0.1 * s(t / 5) ** 2
         + 0.15 * s(t / 8) * s(t / 12) * s(t / 20)
     )
-    return np.exp(-t / 100) * wave
+    damped = np.exp(-t / 100) * wave
+    return Made(damped, damped)
 
 
-def _seasonal_trend(rng: np.random.Generator) -> np.ndarray:
+def _seasonal_trend(rng: np.random.Generator) -> Made:
     t = np.arange(900)
     seasonal = 1.2 * np.sin(2 * np.pi * t / 50) + 0.6 * np.sin(2 * np.pi * t / 17 + 0.8)
-    return seasonal + 0.0025 * t + rng.normal(0, 0.18, t.size)
+    signal = seasonal + 0.0025 * t
+    return Made(signal + rng.normal(0, 0.18, t.size), signal)
 
 
-def _random_walk(rng: np.random.Generator) -> np.ndarray:
-    return np.cumsum(rng.normal(0, 1, 1000))
+def _random_walk(rng: np.random.Generator) -> Made:
+    return Made(np.cumsum(rng.normal(0, 1, 1000)), None)
 
 
 # kind: (generator, one-step floor, how the floor grows with the horizon, why)
-SERIES: dict[str, tuple[Callable[[np.random.Generator], np.ndarray], float, str, str]] = {
+SERIES: dict[str, tuple[Callable[[np.random.Generator], Made], float, str, str]] = {
     "sine": (_sine, 0.0, CONSTANT, "no noise: the past determines the future exactly"),
     "noisy_sine": (
         _noisy_sine,
@@ -88,6 +99,28 @@ SERIES: dict[str, tuple[Callable[[np.random.Generator], np.ndarray], float, str,
 }
 
 
+def _make(kind: str, seed: int) -> Made:
+    return SERIES[kind][0](np.random.default_rng(seed))
+
+
+def _rows(dates: pd.Series | pd.DatetimeIndex | np.ndarray) -> np.ndarray:
+    return np.asarray((pd.DatetimeIndex(dates) - pd.Timestamp(START)).days)
+
+
+def oracle_forecast(
+    kind: str,
+    seed: int,
+    origin_dates: pd.Series | pd.DatetimeIndex | np.ndarray,
+    target_dates: pd.Series | pd.DatetimeIndex | np.ndarray,
+) -> np.ndarray:
+    """The best forecast of each target, by a forecaster that knows how the series was made:
+    the signal at the target date, or for the random walk the value at the origin date."""
+    made = _make(kind, seed)
+    if made.signal is None:
+        return made.values[_rows(origin_dates)]
+    return made.signal[_rows(target_dates)]
+
+
 def floor_at(noise_floor: dict[str, object], horizon: int) -> float:
     """The noise floor for forecasts `horizon` steps ahead, from the recorded one-step floor."""
     one_step = float(noise_floor["rmse_1_step"])
@@ -96,8 +129,8 @@ def floor_at(noise_floor: dict[str, object], horizon: int) -> float:
 
 def generate(kind: str, seed: int) -> RawData:
     """The series `kind` as a tidy raw table (date, ticker = kind, value) with its noise floor."""
-    make, floor, growth, why = SERIES[kind]
-    values = make(np.random.default_rng(seed))
+    _, floor, growth, why = SERIES[kind]
+    values = _make(kind, seed).values
     prices = pd.DataFrame(
         {
             "date": pd.date_range(START, periods=values.size, freq="D"),
