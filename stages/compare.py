@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from seqcast import atomic, plots, stage
-from seqcast.params import RECURRENT_MODELS, load_params
+from seqcast.params import NETWORK_MODELS, load_params
 from seqcast.report import comparison_markdown, range_note
 
 HISTORY_DAYS = 120  # pre-test history shown in the forecast figure
@@ -35,7 +35,7 @@ def main() -> None:
     histories = {
         n: json.loads((Path(args.models) / n / "history.json").read_text())
         for n in names
-        if n in RECURRENT_MODELS
+        if n in NETWORK_MODELS
     }
     table = pd.read_parquet(args.split)
     ranges = json.loads(Path(args.ranges).read_text())
