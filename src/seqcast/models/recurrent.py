@@ -59,6 +59,17 @@ class RecurrentNet(nn.Module):
         return self.head(last).squeeze(-1)  # (batch,)
 
 
+def _unpickling_reason(exc: Exception) -> str:
+    """The sentence of torch's weights_only error that names what was refused.
+
+    The rest of the message suggests retrying with weights_only=False, which is exactly
+    what must not be done with a file that failed this check.
+    """
+    paragraphs = [p.strip() for p in str(exc).split("\n\n") if p.strip()]
+    named = [p for p in paragraphs if "GLOBAL" in p or "Unsupported" in p]
+    return (named or paragraphs or ["unreadable"])[0].rstrip(".")
+
+
 class RecurrentForecaster(Forecaster):
     kind = "recurrent"
 
@@ -116,9 +127,9 @@ class RecurrentForecaster(Forecaster):
         try:
             state = torch.load(path, weights_only=True, map_location="cpu")
         except pickle.UnpicklingError as exc:
-            reason = str(exc).splitlines()[0]
             raise SeqcastError(
-                f"{path}: refused to load, not a plain state dict: {reason}"
+                f"{path}: refused to load, not a plain state dict of tensors: "
+                f"{_unpickling_reason(exc)}; retrain the model rather than trusting this file"
             ) from None
         model.net.load_state_dict(state)
         return model
