@@ -11,15 +11,18 @@ PyTorch's, gate order included:
     gru   r, z = sigma of (W_i{r,z} x + b_i{r,z} + W_h{r,z} h + b_h{r,z})
           n = tanh(W_in x + b_in + r * (W_hn h + b_hn));  h' = (1 - z) * n + z * h
 
-Every function works on a whole batch of sequences at once: the input projection of all
-time steps is one matrix product before the loop, and the weight gradients are one
-matrix product after it, so the Python loop over time holds only the hidden-to-hidden
-product and elementwise work. The initial state is zero, as in the forecasters.
+Every function works on a whole batch of sequences at once. The input projection of all
+time steps is one matrix product before the loop and the weight gradients are one after
+it; the local derivatives of every gate are computed for all steps at once before the
+backward loop; so the Python loops over time hold only the hidden-to-hidden product and
+a few elementwise products. Inside, arrays are time-major (time, batch, ...), so that
+each step is one contiguous block. The initial state is zero, as in the forecasters.
 """
 
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.special import expit  # the logistic sigmoid, overflow-free
 
 GATES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 GATE_NAMES = {
@@ -44,69 +47,69 @@ class LayerWeights:
 
 @dataclass
 class LayerCache:
-    """What the backward pass needs from the forward pass of one layer."""
+    """What the backward pass needs from the forward pass of one layer (time-major)."""
 
-    x: np.ndarray  # (batch, time, input)
-    h: np.ndarray  # (batch, time + 1, hidden); h[:, 0] is the zero initial state
-    gates: np.ndarray  # (batch, time, gates * hidden), after their activations
+    x: np.ndarray  # (time, batch, input)
+    h: np.ndarray  # (time + 1, batch, hidden); h[0] is the zero initial state
+    gates: np.ndarray  # (time, batch, gates * hidden), after their activations
     extra: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def _sigmoid(a: np.ndarray) -> np.ndarray:
-    # Split by sign so that exp never overflows for large |a|.
-    out = np.empty_like(a)
-    positive = a >= 0
-    out[positive] = 1.0 / (1.0 + np.exp(-a[positive]))
-    e = np.exp(a[~positive])
-    out[~positive] = e / (1.0 + e)
-    return out
+def _check_cell(cell: str) -> None:
+    if cell not in GATES:
+        raise ValueError(f"unknown cell {cell!r}; choose from {', '.join(CELLS)}")
 
 
 def forward(
     cell: str, w: LayerWeights, x: np.ndarray, nonlinearity: str = "tanh"
 ) -> tuple[np.ndarray, LayerCache]:
     """Outputs h_1..h_T (batch, time, hidden) of one layer, and the cache for `backward`."""
-    batch, steps, _ = x.shape
+    _check_cell(cell)
+    xs = np.ascontiguousarray(x.transpose(1, 0, 2))  # (time, batch, input)
+    steps, batch, _ = xs.shape
     hidden = w.weight_hh.shape[1]
-    # (batch, time, gates * hidden): the input part of every step in one product
-    gi = x @ w.weight_ih.T + w.bias_ih
-    h = np.zeros((batch, steps + 1, hidden), dtype=x.dtype)
+    w_hh_t = w.weight_hh.T  # (hidden, gates * hidden)
+    gi = xs @ w.weight_ih.T + w.bias_ih  # (time, batch, gates * hidden)
+    h = np.zeros((steps + 1, batch, hidden), dtype=xs.dtype)
     gates = np.empty_like(gi)
     extra: dict[str, np.ndarray] = {}
     if cell == "rnn":
-        act = np.tanh if nonlinearity == "tanh" else (lambda a: np.maximum(a, 0.0))
+        gi += w.bias_hh  # both biases simply add
         for t in range(steps):
-            h[:, t + 1] = act(gi[:, t] + h[:, t] @ w.weight_hh.T + w.bias_hh)
-        gates[:] = h[:, 1:]
+            a = gi[t] + h[t] @ w_hh_t  # (batch, hidden)
+            if nonlinearity == "relu":
+                np.maximum(a, 0.0, out=h[t + 1])
+            else:
+                np.tanh(a, out=h[t + 1])
+        gates[:] = h[1:]
     elif cell == "lstm":
-        c = np.zeros_like(h)  # (batch, time + 1, hidden)
-        tanh_c = np.empty((batch, steps, hidden), dtype=x.dtype)
+        gi += w.bias_hh
+        c = np.zeros_like(h)  # (time + 1, batch, hidden)
+        tanh_c = np.empty_like(h[1:])
         for t in range(steps):
-            a = gi[:, t] + h[:, t] @ w.weight_hh.T + w.bias_hh  # (batch, 4 * hidden)
-            g = gates[:, t]
-            g[:, : 2 * hidden] = _sigmoid(a[:, : 2 * hidden])  # i, f
-            g[:, 2 * hidden : 3 * hidden] = np.tanh(a[:, 2 * hidden : 3 * hidden])  # g
-            g[:, 3 * hidden :] = _sigmoid(a[:, 3 * hidden :])  # o
-            i, f, cand, o = np.split(g, 4, axis=1)
-            c[:, t + 1] = f * c[:, t] + i * cand
-            tanh_c[:, t] = np.tanh(c[:, t + 1])
-            h[:, t + 1] = o * tanh_c[:, t]
+            a = gi[t] + h[t] @ w_hh_t  # (batch, 4 * hidden): i, f, g, o before activation
+            g = gates[t]
+            expit(a, out=g)  # sigmoid for i, f and o ...
+            np.tanh(a[:, 2 * hidden : 3 * hidden], out=g[:, 2 * hidden : 3 * hidden])  # ... tanh g
+            i, f, cand, o = (g[:, k * hidden : (k + 1) * hidden] for k in range(4))
+            c[t + 1] = f * c[t] + i * cand
+            np.tanh(c[t + 1], out=tanh_c[t])
+            np.multiply(o, tanh_c[t], out=h[t + 1])
         extra = {"c": c, "tanh_c": tanh_c}
-    elif cell == "gru":
-        hn = np.empty((batch, steps, hidden), dtype=x.dtype)  # W_hn h + b_hn, before r
+    else:  # gru
+        gi[..., : 2 * hidden] += w.bias_hh[: 2 * hidden]  # r, z: biases simply add ...
+        b_hn = w.bias_hh[2 * hidden :]  # ... but b_hn is scaled by r with W_hn h
+        hn = np.empty_like(h[1:])  # W_hn h + b_hn, before r
         for t in range(steps):
-            gh = h[:, t] @ w.weight_hh.T + w.bias_hh  # (batch, 3 * hidden)
-            g = gates[:, t]
-            g[:, : 2 * hidden] = _sigmoid(gi[:, t, : 2 * hidden] + gh[:, : 2 * hidden])  # r, z
-            r, z = g[:, :hidden], g[:, hidden : 2 * hidden]
-            hn[:, t] = gh[:, 2 * hidden :]
-            n = np.tanh(gi[:, t, 2 * hidden :] + r * hn[:, t])
-            g[:, 2 * hidden :] = n
-            h[:, t + 1] = (1.0 - z) * n + z * h[:, t]
+            gh = h[t] @ w_hh_t  # (batch, 3 * hidden)
+            g = gates[t]
+            expit(gi[t, :, : 2 * hidden] + gh[:, : 2 * hidden], out=g[:, : 2 * hidden])  # r, z
+            r, z, n = (g[:, k * hidden : (k + 1) * hidden] for k in range(3))
+            np.add(gh[:, 2 * hidden :], b_hn, out=hn[t])
+            np.tanh(gi[t, :, 2 * hidden :] + r * hn[t], out=n)
+            h[t + 1] = n + z * (h[t] - n)  # (1 - z) n + z h
         extra = {"hn": hn}
-    else:
-        raise ValueError(f"unknown cell {cell!r}; choose from {', '.join(CELLS)}")
-    return h[:, 1:], LayerCache(x=x, h=h, gates=gates, extra=extra)
+    return h[1:].transpose(1, 0, 2), LayerCache(x=xs, h=h, gates=gates, extra=extra)
 
 
 def backward(
@@ -118,62 +121,73 @@ def backward(
     (only the last step is non-zero for the top layer). Returns the gradient w.r.t. the
     layer's input x (batch, time, input) and w.r.t. each weight, in `LayerWeights` form.
     """
-    batch, steps, hidden = dout.shape
+    _check_cell(cell)
+    douts = dout.transpose(1, 0, 2)  # (time, batch, hidden)
+    steps, batch, hidden = douts.shape
     h, gates = cache.h, cache.gates
     # Loss gradients w.r.t. the pre-activations of the input part (d_gi) and of the
-    # hidden part (d_gh); they differ only in the GRU's n gate, where r scales the latter.
+    # hidden part (d_gh), (time, batch, gates * hidden); they differ only in the GRU's n
+    # gate, where r scales the hidden part.
     d_gi = np.empty_like(gates)
     d_gh = d_gi
-    dh = np.zeros((batch, hidden), dtype=dout.dtype)
+    dh = np.zeros((batch, hidden), dtype=douts.dtype)  # d loss / d h_t from later steps
+    gate = [gates[..., k * hidden : (k + 1) * hidden] for k in range(len(GATES[cell]))]
     if cell == "rnn":
+        local = 1.0 - gates * gates if nonlinearity == "tanh" else (gates > 0).astype(gates.dtype)
         for t in reversed(range(steps)):
-            dh = dh + dout[:, t]
-            out = gates[:, t]
-            d_gi[:, t] = dh * (1.0 - out * out) if nonlinearity == "tanh" else dh * (out > 0)
-            dh = d_gi[:, t] @ w.weight_hh
+            dh = dh + douts[t]
+            np.multiply(dh, local[t], out=d_gi[t])
+            dh = d_gi[t] @ w.weight_hh
     elif cell == "lstm":
+        i, f, cand, o = gate
         c, tanh_c = cache.extra["c"], cache.extra["tanh_c"]
+        dc_per_dh = o * (1.0 - tanh_c * tanh_c)  # d c-gradient / d h-gradient through h = o tanh(c)
+        # d loss / d pre-activation of i, f, g = dc * these; of o = dh * o_local
+        ifg_local = np.stack(
+            [cand * i * (1.0 - i), c[:-1] * f * (1.0 - f), i * (1.0 - cand * cand)], axis=2
+        )  # (time, batch, 3, hidden)
+        o_local = tanh_c * o * (1.0 - o)
+        d_gi4 = d_gi.reshape(steps, batch, 4, hidden)
         dc = np.zeros_like(dh)
         for t in reversed(range(steps)):
-            dh = dh + dout[:, t]
-            i, f, cand, o = np.split(gates[:, t], 4, axis=1)
-            dc = dc + dh * o * (1.0 - tanh_c[:, t] ** 2)
-            da = d_gi[:, t]
-            da[:, :hidden] = dc * cand * i * (1.0 - i)
-            da[:, hidden : 2 * hidden] = dc * c[:, t] * f * (1.0 - f)
-            da[:, 2 * hidden : 3 * hidden] = dc * i * (1.0 - cand * cand)
-            da[:, 3 * hidden :] = dh * tanh_c[:, t] * o * (1.0 - o)
-            dc = dc * f
-            dh = da @ w.weight_hh
-    elif cell == "gru":
-        hn = cache.extra["hn"]
+            dh = dh + douts[t]
+            dc = dc + dh * dc_per_dh[t]
+            np.multiply(dc[:, None, :], ifg_local[t], out=d_gi4[t, :, :3])
+            np.multiply(dh, o_local[t], out=d_gi4[t, :, 3])
+            dc = dc * f[t]
+            dh = d_gi[t] @ w.weight_hh
+    else:  # gru
+        r, z, n = gate
+        n_local = (1.0 - z) * (1.0 - n * n)  # d loss / d n pre-activation = dh * n_local
+        r_local = cache.extra["hn"] * r * (1.0 - r)  # ... of r = that * r_local
+        z_local = (h[:-1] - n) * z * (1.0 - z)  # ... of z = dh * z_local
         d_gh = np.empty_like(gates)
+        d_gi3, d_gh3 = (d.reshape(steps, batch, 3, hidden) for d in (d_gi, d_gh))
         for t in reversed(range(steps)):
-            dh = dh + dout[:, t]
-            r, z, n = np.split(gates[:, t], 3, axis=1)
-            dan = dh * (1.0 - z) * (1.0 - n * n)
-            dai, dah = d_gi[:, t], d_gh[:, t]
-            dai[:, :hidden] = dan * hn[:, t] * r * (1.0 - r)
-            dai[:, hidden : 2 * hidden] = dh * (h[:, t] - n) * z * (1.0 - z)
-            dai[:, 2 * hidden :] = dan
-            dah[:, : 2 * hidden] = dai[:, : 2 * hidden]
-            dah[:, 2 * hidden :] = dan * r
-            dh = dh * z + dah @ w.weight_hh
-    else:
-        raise ValueError(f"unknown cell {cell!r}; choose from {', '.join(CELLS)}")
+            dh = dh + douts[t]
+            dan = d_gi3[t, :, 2]
+            np.multiply(dh, n_local[t], out=dan)
+            np.multiply(dan, r_local[t], out=d_gh3[t, :, 0])
+            np.multiply(dh, z_local[t], out=d_gh3[t, :, 1])
+            np.multiply(dan, r[t], out=d_gh3[t, :, 2])
+            dh = dh * z[t] + d_gh[t] @ w.weight_hh
+        d_gi3[:, :, :2] = d_gh3[:, :, :2]  # r and z: one pre-activation for both parts
 
-    x = cache.x
-    flat_gi = d_gi.reshape(batch * steps, -1)  # (batch * time, gates * hidden)
-    flat_gh = d_gh.reshape(batch * steps, -1)
+    flat_gi = d_gi.reshape(steps * batch, -1)  # (time * batch, gates * hidden)
+    flat_gh = d_gh.reshape(steps * batch, -1)
     grads = LayerWeights(
-        weight_ih=flat_gi.T @ x.reshape(batch * steps, -1),
-        weight_hh=flat_gh.T @ h[:, :-1].reshape(batch * steps, hidden),
+        weight_ih=flat_gi.T @ cache.x.reshape(steps * batch, -1),
+        weight_hh=flat_gh.T @ h[:-1].reshape(steps * batch, hidden),
         bias_ih=flat_gi.sum(axis=0),
         bias_hh=flat_gh.sum(axis=0),
     )
-    return d_gi @ w.weight_ih, grads
+    return (d_gi @ w.weight_ih).transpose(1, 0, 2), grads
 
 
 def gate_activations(cell: str, cache: LayerCache) -> dict[str, np.ndarray]:
     """Each gate's activations (batch, time, hidden) from a forward pass, by gate letter."""
-    return dict(zip(GATES[cell], np.split(cache.gates, len(GATES[cell]), axis=2), strict=True))
+    names = GATES[cell]
+    return {
+        name: values.transpose(1, 0, 2)
+        for name, values in zip(names, np.split(cache.gates, len(names), axis=2), strict=True)
+    }

@@ -106,12 +106,12 @@ class NumpyRecurrentNet:
 
         `d_pred` (batch,) is the loss gradient w.r.t. the predictions of `forward`.
         """
-        top = caches[-1].h  # (batch, window + 1, hidden)
+        top = caches[-1].h  # (window + 1, batch, hidden), time-major
         grads = {
-            "head.weight": d_pred[None, :] @ top[:, -1],  # (1, hidden)
+            "head.weight": d_pred[None, :] @ top[-1],  # (1, hidden)
             "head.bias": np.array([d_pred.sum()]),
         }
-        d_out = np.zeros_like(top[:, 1:])  # (batch, window, hidden)
+        d_out = np.zeros_like(top[1:].transpose(1, 0, 2))  # (batch, window, hidden)
         d_out[:, -1] = d_pred[:, None] @ self.params["head.weight"]
         for layer in reversed(range(self.config.num_layers)):
             d_out, layer_grads = numpy_cells.backward(
