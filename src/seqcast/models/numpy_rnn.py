@@ -20,6 +20,7 @@ from seqcast.errors import SeqcastError
 from seqcast.models import numpy_cells
 from seqcast.models.base import Forecaster, History
 from seqcast.models.numpy_cells import GATES, LayerCache, LayerWeights
+from seqcast.models.numpy_training import train_numpy_network
 from seqcast.params import NumpyGatedParams, NumpyRNNParams, TrainParams
 from seqcast.windows import Windows
 
@@ -166,8 +167,6 @@ class NumpyForecaster(Forecaster):
         self.net: NumpyRecurrentNet | None = None
 
     def fit(self, train: Windows, val: Windows) -> History:
-        from seqcast.models.numpy_training import train_numpy_network
-
         config = NumpyNetConfig(
             cell=self.cell,
             input_size=train.x.shape[-1],

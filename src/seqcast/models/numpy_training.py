@@ -7,19 +7,23 @@ epoch's weights. Deterministic for a seeded generator; BLAS threads are limited 
 `train.threads` says, like PyTorch's.
 """
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 from threadpoolctl import threadpool_limits
 
 from seqcast.models.base import History
 from seqcast.models.early_stopping import EarlyStopping
 from seqcast.models.numpy_optim import SGD, Adam, ReduceOnPlateau, clip_grad_norm
-from seqcast.models.numpy_rnn import NumpyRecurrentNet
 from seqcast.models.runtime import resolve_threads
 from seqcast.params import TrainParams
 from seqcast.windows import Windows
 
+if TYPE_CHECKING:  # numpy_rnn's forecaster calls this loop
+    from seqcast.models.numpy_rnn import NumpyRecurrentNet
 
-def make_optimizer(net: NumpyRecurrentNet, params: TrainParams) -> Adam | SGD:
+
+def make_optimizer(net: "NumpyRecurrentNet", params: TrainParams) -> Adam | SGD:
     if params.optimizer == "sgd":
         return SGD(
             net.params,
@@ -30,13 +34,13 @@ def make_optimizer(net: NumpyRecurrentNet, params: TrainParams) -> Adam | SGD:
     return Adam(net.params, lr=params.learning_rate, weight_decay=params.weight_decay)
 
 
-def mean_loss(net: NumpyRecurrentNet, x: np.ndarray, y: np.ndarray) -> float:
+def mean_loss(net: "NumpyRecurrentNet", x: np.ndarray, y: np.ndarray) -> float:
     error = net.predict(x) - y
     return float(np.mean(error * error))
 
 
 def train_numpy_network(
-    net: NumpyRecurrentNet,
+    net: "NumpyRecurrentNet",
     train: Windows,
     val: Windows,
     params: TrainParams,
