@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from seqcast import atomic, plots, stage
-from seqcast.params import RECURRENT_MODELS, load_params
+from seqcast.params import NETWORK_MODELS, load_params
 from seqcast.report import comparison_markdown, noise_floor_note, range_note
 from seqcast.sources.synthetic import floor_at, oracle_forecast
 
@@ -38,7 +38,7 @@ def main() -> None:
     histories = {
         n: json.loads((Path(args.models) / n / "history.json").read_text())
         for n in names
-        if n in RECURRENT_MODELS
+        if n in NETWORK_MODELS
     }
     table = pd.read_parquet(args.split)
     ranges = json.loads(Path(args.ranges).read_text())

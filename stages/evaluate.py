@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from seqcast import atomic, plots, stage, tracking
+from seqcast import atomic, inspection, plots, stage, tracking
 from seqcast.evaluation import predict_test, rounded, score
 from seqcast.models import load_model
-from seqcast.params import RECURRENT_MODELS, load_params
+from seqcast.params import NETWORK_MODELS, RECURRENT_MODELS, load_params
 from seqcast.scaling import scaler_from_dict
 from seqcast.windows import Windows
 
@@ -51,8 +51,9 @@ def main() -> None:
             f"{params.data.ticker} {target}: {args.model} on the test split",
             out / "forecast.png",
         )
-        if recurrent:
+        if args.model in NETWORK_MODELS:
             plots.loss_figure({args.model: history}, out / "loss.png")
+        inspection.write_artifacts(args.model, model, test, out)
         run_id = tracking.record_model_run(
             name=args.model,
             params=params,

@@ -176,7 +176,7 @@ def test_recurrent_weights_are_loaded_with_weights_only(tmp_path, data, monkeypa
 
     monkeypatch.setattr(torch, "load", spy)
     loaded = load_model(tmp_path)
-    assert calls == [{"weights_only": True}]
+    assert calls == [{"weights_only": True, "map_location": "cpu"}]
     for key, tensor in model.net.state_dict().items():
         assert torch.equal(loaded.net.state_dict()[key], tensor), key
 

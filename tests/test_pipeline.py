@@ -19,12 +19,14 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
-MODELS = ["naive", "linear", "rnn", "lstm", "gru"]
+MODELS = ["naive", "linear", "rnn", "lstm", "gru", "numpy_rnn", "numpy_lstm", "numpy_gru"]
+NETWORKS = MODELS[2:]
+GATED = ["lstm", "gru", "numpy_lstm", "numpy_gru"]
 
 TINY = {
     "window": {"length": 10, "horizon": 1},
     "train": {"max_epochs": 3, "patience": 2, "batch_size": 128},
-    "models": {name: {"hidden_size": 8} for name in ("rnn", "lstm", "gru")},
+    "models": {"enabled": MODELS, **{name: {"hidden_size": 8} for name in NETWORKS}},
 }
 
 
@@ -172,21 +174,52 @@ def test_mlflow_has_one_run_per_model_with_lineage(repo):
         assert {"report/predictions.csv", "report/forecast.png"} <= artifacts
 
 
+def test_inspection_artifacts_in_reports_and_mlflow(repo):
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("seqcast")
+    runs = {r.info.run_name: r for r in client.search_runs([experiment.experiment_id])}
+    n_features = json.loads((repo / "data/models/rnn/config.json").read_text())["net"]["input_size"]
+    for name in MODELS:
+        report = repo / f"reports/models/{name}"
+        table = pd.read_csv(report / "parameters.csv")
+        assert (report / "parameters.md").read_text().startswith(f"# {name}: learned parameters")
+        assert (report / "gates.png").is_file() == (name in GATED), name
+        artifacts = {a.path for a in client.list_artifacts(runs[name].info.run_id, "report")}
+        assert "report/parameters.md" in artifacts and "report/parameters.csv" in artifacts
+        assert ("report/gates.png" in artifacts) == (name in GATED), name
+        if name in NETWORKS:
+            rows = 4 if name.endswith("lstm") else 3 if name.endswith("gru") else 1
+            shapes = dict(zip(table["name"], table["shape"], strict=True))
+            assert shapes["rnn.weight_ih_l0"] == f"({rows * 8}, {n_features})", name
+            assert shapes["rnn.weight_hh_l0"] == f"({rows * 8}, 8)", name
+            assert runs[name].data.params["train.optimizer"] == "adam"
+            assert runs[name].data.params["train.max_epochs"] == "3"
+        else:
+            assert "train.optimizer" not in runs[name].data.params
+
+
 def test_second_repro_reruns_nothing(repo):
     result = run(repo, "dvc", "repro")
     assert result.returncode == 0
     assert "Running stage" not in result.stdout
 
 
-def test_changing_one_model_reruns_only_its_stages(repo):
+@pytest.mark.parametrize(
+    ("name", "change"),
+    [("lstm", {"hidden_size": 16}), ("numpy_gru", {"train": {"learning_rate": 0.01}})],
+    ids=["lstm-hidden-size", "numpy_gru-own-learning-rate"],
+)
+def test_changing_one_model_reruns_only_its_stages(repo, name, change):
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["models"]["lstm"]["hidden_size"] = 16
+    params["models"][name].update(change)
     (repo / "params.yaml").write_text(yaml.safe_dump(params))
     try:
         result = run(repo, "dvc", "repro")
         assert result.returncode == 0, result.stderr
         ran = {line.split("'")[1] for line in result.stdout.splitlines() if "Running stage" in line}
-        assert ran == {"train@lstm", "evaluate@lstm", "compare"}
+        assert ran == {f"train@{name}", f"evaluate@{name}", "compare"}
     finally:
         write_params(repo, {})
         run(repo, "dvc", "checkout", "-q")

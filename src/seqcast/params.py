@@ -16,8 +16,10 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    create_model,
     model_validator,
 )
+from pydantic.fields import FieldInfo
 from pydantic_core import PydanticCustomError
 
 from seqcast.errors import SeqcastError
@@ -243,7 +245,29 @@ class TrainParams(Section):
     patience: PositiveInt = 10
     learning_rate: Annotated[float, Field(gt=0)] = 1e-3
     grad_clip: Annotated[float, Field(gt=0)] = 1.0
-    threads: PositiveInt = 1
+    optimizer: Literal["adam", "sgd"] = "adam"
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9  # sgd only
+    weight_decay: Annotated[float, Field(ge=0)] = 0.0
+    lr_schedule: Literal["none", "reduce_on_plateau"] = "none"
+    lr_factor: Fraction = 0.5  # reduce_on_plateau: multiply the learning rate by this
+    lr_patience: Annotated[int, Field(ge=0)] = 5  # ... after this many epochs without progress
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # PyTorch models; auto: CUDA if available
+    threads: Annotated[int, Field(ge=0)] = 1  # 0: the cores divided by parallel_runs
+    parallel_runs: PositiveInt = 1
+
+
+def _optional(field: FieldInfo) -> Any:
+    """A field's type, constraints kept, that may also be left out (None)."""
+    typed = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
+    return typed | None
+
+
+# Any train.* key, set for one model only: models.<name>.train overrides the shared value.
+TrainOverrides = create_model(
+    "TrainOverrides",
+    __base__=Section,
+    **{name: (_optional(field), None) for name, field in TrainParams.model_fields.items()},
+)
 
 
 class NaiveParams(Section):
@@ -259,10 +283,34 @@ class RecurrentParams(Section):
     num_layers: PositiveInt = 1
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     nonlinearity: Literal["tanh", "relu"] = "tanh"
+    train: TrainOverrides = TrainOverrides()
 
 
-MODEL_NAMES = ("naive", "linear", "rnn", "lstm", "gru")
-RECURRENT_MODELS = ("rnn", "lstm", "gru")
+class NumpyGatedParams(Section):
+    """The from-scratch NumPy LSTM and GRU (no dropout)."""
+
+    hidden_size: PositiveInt = 32
+    num_layers: PositiveInt = 1
+    train: TrainOverrides = TrainOverrides()
+
+
+class NumpyRNNParams(NumpyGatedParams):
+    nonlinearity: Literal["tanh", "relu"] = "tanh"
+
+
+MODEL_NAMES = (
+    "naive",
+    "linear",
+    "rnn",
+    "lstm",
+    "gru",
+    "numpy_rnn",
+    "numpy_lstm",
+    "numpy_gru",
+)
+RECURRENT_MODELS = ("rnn", "lstm", "gru")  # PyTorch
+NUMPY_MODELS = ("numpy_rnn", "numpy_lstm", "numpy_gru")
+NETWORK_MODELS = RECURRENT_MODELS + NUMPY_MODELS  # trained by epochs, with train.* params
 
 
 class ModelsParams(Section):
@@ -272,6 +320,9 @@ class ModelsParams(Section):
     rnn: RecurrentParams = RecurrentParams()
     lstm: RecurrentParams = RecurrentParams()
     gru: RecurrentParams = RecurrentParams()
+    numpy_rnn: NumpyRNNParams = NumpyRNNParams()
+    numpy_lstm: NumpyGatedParams = NumpyGatedParams()
+    numpy_gru: NumpyGatedParams = NumpyGatedParams()
 
     @model_validator(mode="after")
     def _known_and_unique(self) -> "ModelsParams":
@@ -302,6 +353,11 @@ class Params(Section):
 
     def model_params(self, name: str) -> BaseModel:
         return getattr(self.models, name)
+
+    def train_for(self, name: str) -> TrainParams:
+        """train.* with the network's own models.<name>.train overrides applied."""
+        overrides = self.model_params(name).train.model_dump(exclude_none=True)
+        return self.train.model_copy(update=overrides) if overrides else self.train
 
     @model_validator(mode="after")
     def _extra_columns_exist(self) -> "Params":

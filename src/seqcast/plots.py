@@ -67,3 +67,42 @@ def loss_figure(histories: dict[str, dict], path: str | Path) -> None:
     ax.legend(fontsize=8, ncols=2)
     ax.grid(alpha=0.3, which="both")
     _save(fig, path)
+
+
+def gate_figure(
+    layers: list[dict[str, np.ndarray]], names: dict[str, str], title: str, path: str | Path
+) -> None:
+    """Heatmaps of each gate (hidden unit x time step), one row of panels per layer.
+
+    `layers[k][gate]` is (window, hidden) and `names[gate]` its label. Sigmoid gates are
+    drawn on [0, 1], the tanh candidates (LSTM g, GRU n) on [-1, 1].
+    """
+    gates = list(layers[0])
+    steps, hidden = layers[0][gates[0]].shape
+    fig, axes = plt.subplots(
+        len(layers),
+        len(gates),
+        figsize=(3.2 * len(gates) + 1, 0.12 * hidden * len(layers) + 1.6),
+        squeeze=False,
+    )
+    ticks = np.arange(steps - 1, -1, -max(1, -(-steps // 5)))[::-1]  # ..., t-4, t
+    for row, layer in enumerate(layers):
+        for col, gate in enumerate(gates):
+            ax = axes[row, col]
+            signed = gate in ("g", "n")
+            image = ax.imshow(
+                layer[gate].T,  # (hidden, window)
+                aspect="auto",
+                interpolation="nearest",
+                cmap="RdBu_r" if signed else "viridis",
+                vmin=-1.0 if signed else 0.0,
+                vmax=1.0,
+            )
+            fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
+            ax.set_title(f"layer {row}: {names[gate]} ({gate})", fontsize=9)
+            ax.set_xticks(ticks, [f"t{t - steps + 1}" if t < steps - 1 else "t" for t in ticks])
+            ax.set_xlabel("time step in window", fontsize=8)
+            if col == 0:
+                ax.set_ylabel("hidden unit", fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    _save(fig, path)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from seqcast.params import Params
+from seqcast.params import NETWORK_MODELS, Params
 
 if TYPE_CHECKING:
     import torch
@@ -125,9 +125,10 @@ def record_model_run(
         **git_state(root),
     }
     logged = params.model_dump(include={"data", "features", "split", "scale", "window"})
-    if net is not None:
-        logged["train"] = params.train.model_dump()
-    logged["model"] = {"name": name, **params.model_params(name).model_dump()}
+    if name in NETWORK_MODELS:  # with the model's own overrides applied
+        logged["train"] = params.train_for(name).model_dump()
+    own = params.model_params(name).model_dump(exclude={"train"})
+    logged["model"] = {"name": name, **own}
     with model_run(params.tracking.experiment, root, name, tags) as run:
         mlflow.log_params(flatten("", logged))
         log_history(history)

@@ -46,6 +46,10 @@ class Forecaster(ABC):
     def predict(self, x: np.ndarray) -> np.ndarray:
         """(n_windows, length, n_features) scaled windows -> (n_windows,) scaled targets."""
 
+    def learned_parameters(self) -> dict[str, np.ndarray]:
+        """Name -> array of everything `fit` learned, for the parameter table; none by default."""
+        return {}
+
     @abstractmethod
     def config(self) -> dict[str, Any]:
         """Everything needed, besides learned state, to rebuild the model."""

@@ -64,6 +64,9 @@ class LinearForecaster(Forecaster):
             raise RuntimeError("LinearForecaster is not fitted; call fit first")
         return x.reshape(len(x), -1) @ self.coef_ + self.intercept_
 
+    def learned_parameters(self) -> dict[str, np.ndarray]:
+        return {"coef": self.coef_, "intercept": np.array(self.intercept_)}
+
     def config(self) -> dict[str, Any]:
         return {"alpha": self.alpha}
 

@@ -1,5 +1,10 @@
-"""Recurrent forecasters in PyTorch: one module covers the vanilla RNN, the LSTM and the GRU."""
+"""Recurrent forecasters in PyTorch: one module covers the vanilla RNN, the LSTM and the GRU.
 
+Saved as a JSON config that rebuilds the module plus a state dict of plain tensors, which
+is loaded with `weights_only=True`: a file carrying any other pickled object is refused.
+"""
+
+import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -8,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqcast.errors import SeqcastError
 from seqcast.models.base import Forecaster, History
 from seqcast.models.training import train_network
 from seqcast.params import RecurrentParams, TrainParams
@@ -53,6 +59,17 @@ class RecurrentNet(nn.Module):
         return self.head(last).squeeze(-1)  # (batch,)
 
 
+def _unpickling_reason(exc: Exception) -> str:
+    """The sentence of torch's weights_only error that names what was refused.
+
+    The rest of the message suggests retrying with weights_only=False, which is exactly
+    what must not be done with a file that failed this check.
+    """
+    paragraphs = [p.strip() for p in str(exc).split("\n\n") if p.strip()]
+    named = [p for p in paragraphs if "GLOBAL" in p or "Unsupported" in p]
+    return (named or paragraphs or ["unreadable"])[0].rstrip(".")
+
+
 class RecurrentForecaster(Forecaster):
     kind = "recurrent"
 
@@ -65,7 +82,8 @@ class RecurrentForecaster(Forecaster):
         self.net: RecurrentNet | None = None
 
     def _build(self, input_size: int) -> RecurrentNet:
-        config = NetConfig(cell=self.cell, input_size=input_size, **self.options.model_dump())
+        architecture = self.options.model_dump(exclude={"train"})
+        config = NetConfig(cell=self.cell, input_size=input_size, **architecture)
         return RecurrentNet(config)
 
     def fit(self, train: Windows, val: Windows) -> History:
@@ -76,13 +94,23 @@ class RecurrentForecaster(Forecaster):
     @torch.no_grad()
     def predict(self, x: np.ndarray) -> np.ndarray:
         self.net.eval()
-        return self.net(torch.as_tensor(x, dtype=torch.float32)).double().numpy()
+        device = next(self.net.parameters()).device
+        x = torch.as_tensor(x, dtype=torch.float32).to(device)  # (n, window, features)
+        return self.net(x).cpu().double().numpy()
+
+    def learned_parameters(self) -> dict[str, np.ndarray]:
+        return {name: t.detach().cpu().numpy() for name, t in self.net.state_dict().items()}
 
     def config(self) -> dict[str, Any]:
         return {"net": asdict(self.net.config)}
 
     def _save_state(self, directory: Path) -> None:
-        torch.save(self.net.state_dict(), directory / WEIGHTS_FILE)
+        state = self.net.state_dict()
+        # CPU tensors, so that a model trained on a GPU loads on any machine; replaced in
+        # place so that the state dict keeps its version metadata.
+        for name, tensor in state.items():
+            state[name] = tensor.cpu()
+        torch.save(state, directory / WEIGHTS_FILE)
 
     @classmethod
     def _load(cls, config: dict[str, Any], directory: Path) -> "RecurrentForecaster":
@@ -95,6 +123,13 @@ class RecurrentForecaster(Forecaster):
         )
         model = cls(cell=net_config.cell, options=options)
         model.net = RecurrentNet(net_config)
-        state = torch.load(directory / WEIGHTS_FILE, weights_only=True)
+        path = directory / WEIGHTS_FILE
+        try:
+            state = torch.load(path, weights_only=True, map_location="cpu")
+        except pickle.UnpicklingError as exc:
+            raise SeqcastError(
+                f"{path}: refused to load, not a plain state dict of tensors: "
+                f"{_unpickling_reason(exc)}; retrain the model rather than trusting this file"
+            ) from None
         model.net.load_state_dict(state)
         return model

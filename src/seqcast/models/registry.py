@@ -6,11 +6,13 @@ from pathlib import Path
 from seqcast.errors import SeqcastError
 from seqcast.models.base import CONFIG_FILE, Forecaster
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
+from seqcast.models.numpy_rnn import NumpyForecaster
 from seqcast.models.recurrent import RecurrentForecaster
-from seqcast.params import MODEL_NAMES, RECURRENT_MODELS, Params
+from seqcast.params import MODEL_NAMES, NUMPY_MODELS, RECURRENT_MODELS, Params
 
 KINDS: dict[str, type[Forecaster]] = {
-    cls.kind: cls for cls in (NaiveForecaster, LinearForecaster, RecurrentForecaster)
+    cls.kind: cls
+    for cls in (NaiveForecaster, LinearForecaster, RecurrentForecaster, NumpyForecaster)
 }
 
 
@@ -20,11 +22,25 @@ def build_model(name: str, params: Params) -> Forecaster:
     if name == "linear":
         return LinearForecaster(alpha=params.models.linear.alpha)
     if name in RECURRENT_MODELS:
-        return RecurrentForecaster(cell=name, options=params.model_params(name), train=params.train)
+        return RecurrentForecaster(
+            cell=name, options=params.model_params(name), train=params.train_for(name)
+        )
+    if name in NUMPY_MODELS:
+        return NumpyForecaster(
+            cell=name.removeprefix("numpy_"),
+            options=params.model_params(name),
+            train=params.train_for(name),
+        )
     raise SeqcastError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
 
 
 def load_model(directory: str | Path) -> Forecaster:
     directory = Path(directory)
     config = json.loads((directory / CONFIG_FILE).read_text())
-    return KINDS[config["kind"]]._load(config, directory)
+    kind = config.get("kind")
+    if kind not in KINDS:
+        raise SeqcastError(
+            f"{directory / CONFIG_FILE}: unknown model kind {kind!r}; "
+            f"choose from {', '.join(KINDS)}"
+        )
+    return KINDS[kind]._load(config, directory)

@@ -1,0 +1,167 @@
+"""Training throughput in windows per second: seqcast's loops against a minimal PyTorch loop.
+
+For each cell (rnn, lstm, gru) it trains, in this one process and on the same windows,
+with the same model size, batch size, epochs, seed and threads:
+
+- `seqcast` : `seqcast.models.training.train_network`, the pipeline's PyTorch loop;
+- `reference`: the textbook loop written below from torch primitives (shuffled batches,
+  MSE, gradient clipping, Adam, and the validation loss once per epoch, which early
+  stopping needs and which both loops therefore pay for);
+- `numpy`    : `seqcast.models.numpy_training.train_numpy_network`, the from-scratch
+  NumPy network (float64), for its ratio to the PyTorch reference of the same cell.
+
+Each loop runs `--repeats` times, interleaved so that load on the machine hits all of
+them alike, and the fastest run counts. Early stopping is disabled (patience above the
+epochs), so every loop trains exactly `--epochs` epochs. Throughput is training windows
+per second of this process's CPU time (robust to other work on a shared machine; with
+one thread it is the wall-clock rate of an idle machine) and, beside it, of wall time.
+
+    python benchmarks/train_throughput.py                # windows from `dvc repro`
+    python benchmarks/train_throughput.py --epochs 5 --threads 2 --repeats 5
+"""
+
+import argparse
+import contextlib
+import io
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet
+from seqcast.models.numpy_training import train_numpy_network
+from seqcast.models.recurrent import NetConfig, RecurrentNet
+from seqcast.models.training import train_network
+from seqcast.params import TrainParams
+from seqcast.windows import Windows
+
+CELLS = ("rnn", "lstm", "gru")
+
+
+def reference_loop(net: nn.Module, train: Windows, val: Windows, params: TrainParams) -> None:
+    torch.set_num_threads(params.threads)
+    generator = torch.Generator().manual_seed(params.seed)
+    x, y = torch.tensor(train.x, dtype=torch.float32), torch.tensor(train.y, dtype=torch.float32)
+    xv, yv = torch.tensor(val.x, dtype=torch.float32), torch.tensor(val.y, dtype=torch.float32)
+    optimizer = torch.optim.Adam(net.parameters(), lr=params.learning_rate)
+    for _ in range(params.max_epochs):
+        net.train()
+        for batch in torch.randperm(len(x), generator=generator).split(params.batch_size):
+            optimizer.zero_grad()
+            loss = nn.functional.mse_loss(net(x[batch]), y[batch])
+            loss.backward()
+            nn.utils.clip_grad_norm_(net.parameters(), params.grad_clip)
+            optimizer.step()
+        net.eval()
+        with torch.no_grad():
+            nn.functional.mse_loss(net(xv), yv).item()
+
+
+def _torch_net(cell: str, input_size: int, hidden: int, seed: int) -> RecurrentNet:
+    torch.manual_seed(seed)
+    return RecurrentNet(NetConfig(cell=cell, input_size=input_size, hidden_size=hidden))
+
+
+def _runners(
+    cell: str, train: Windows, val: Windows, params: TrainParams, hidden: int
+) -> dict[str, Callable[[], None]]:
+    features = train.x.shape[-1]
+
+    def seqcast_loop() -> None:
+        train_network(_torch_net(cell, features, hidden, params.seed), train, val, params, cell)
+
+    def reference() -> None:
+        reference_loop(_torch_net(cell, features, hidden, params.seed), train, val, params)
+
+    def numpy_loop() -> None:
+        config = NumpyNetConfig(cell=cell, input_size=features, hidden_size=hidden)
+        net = NumpyRecurrentNet.initialized(config, np.random.default_rng(params.seed))
+        rng = np.random.default_rng(params.seed + 1)
+        train_numpy_network(net, train, val, params, rng=rng, label=f"numpy_{cell}")
+
+    return {"seqcast": seqcast_loop, "reference": reference, "numpy": numpy_loop}
+
+
+def _seconds(run: Callable[[], None]) -> tuple[float, float]:
+    """(CPU seconds of this process, wall seconds) that `run` takes."""
+    with contextlib.redirect_stderr(io.StringIO()):  # the loops' one-line summaries
+        cpu, wall = time.process_time(), time.perf_counter()
+        run()
+        return time.process_time() - cpu, time.perf_counter() - wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--windows", default="data/windows", help="train.npz and val.npz")
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--hidden", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
+    args = parser.parse_args()
+
+    directory = Path(args.windows)
+    if not (directory / "train.npz").is_file():
+        sys.exit(f"{directory / 'train.npz'}: not found; run `dvc repro window` first")
+    train = Windows.load(directory / "train.npz")
+    val = Windows.load(directory / "val.npz")
+    params = TrainParams(
+        max_epochs=args.epochs,
+        patience=args.epochs + 1,
+        batch_size=args.batch_size,
+        threads=args.threads,
+        device="cpu",
+    )
+    print(
+        f"{len(train)} training and {len(val)} validation windows of {train.x.shape[1]} steps "
+        f"x {train.x.shape[2]} features; hidden {args.hidden}, batch {args.batch_size}, "
+        f"{args.epochs} epochs, {args.threads} thread(s), best of {args.repeats}; "
+        f"torch {torch.__version__}, numpy {np.__version__}",
+        file=sys.stderr,
+    )
+
+    rows = []
+    for cell in args.cells:
+        runners = _runners(cell, train, val, params, args.hidden)
+        warm = params.model_copy(update={"max_epochs": 1})
+        for name in ("seqcast", "reference"):  # first-call costs of torch, not of the loop
+            _seconds(_runners(cell, train, val, warm, args.hidden)[name])
+        cpu = dict.fromkeys(runners, float("inf"))
+        wall = dict.fromkeys(runners, float("inf"))
+        for _ in range(args.repeats):
+            for name, run in runners.items():
+                seconds = _seconds(run)
+                cpu[name], wall[name] = min(cpu[name], seconds[0]), min(wall[name], seconds[1])
+        windows = len(train) * args.epochs
+        for name, model, loop in [
+            ("seqcast", cell, "seqcast train_network"),
+            ("reference", cell, "reference PyTorch loop"),
+            ("numpy", f"numpy_{cell}", "seqcast NumPy (float64)"),
+        ]:
+            rows.append(
+                (
+                    model,
+                    loop,
+                    windows / cpu[name],
+                    cpu["reference"] / cpu[name],
+                    windows / wall[name],
+                    wall["reference"] / wall[name],
+                )
+            )
+
+    print("| model | loop | windows/s (CPU) | vs reference | windows/s (wall) | vs reference |")
+    print("|:---|:---|---:|---:|---:|---:|")
+    for model, loop, cpu_rate, cpu_ratio, wall_rate, wall_ratio in rows:
+        print(
+            f"| {model} | {loop} | {cpu_rate:,.0f} | {cpu_ratio:.2f}x "
+            f"| {wall_rate:,.0f} | {wall_ratio:.2f}x |"
+        )
+
+
+if __name__ == "__main__":
+    main()

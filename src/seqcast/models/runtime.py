@@ -1,0 +1,51 @@
+"""Where a training run computes: its device and its CPU threads, resolved from params.
+
+`train.device: auto` picks CUDA when PyTorch sees a GPU and the CPU otherwise; the loop
+then moves the network and the data there once, so that one code path serves both.
+`train.threads: 0` divides the cores this process may use among `train.parallel_runs`
+concurrent runs, so that parallel experiments do not oversubscribe the machine.
+"""
+
+import os
+
+import torch
+
+from seqcast.errors import SeqcastError
+from seqcast.params import TrainParams
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity), not merely the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def resolve_threads(params: TrainParams) -> int:
+    if params.threads:
+        return params.threads
+    return max(1, available_cores() // params.parallel_runs)
+
+
+def resolve_device(requested: str) -> torch.device:
+    cuda = torch.cuda.is_available()
+    if requested == "auto":
+        return torch.device("cuda" if cuda else "cpu")
+    if requested == "cuda" and not cuda:
+        raise SeqcastError(
+            f"train.device = 'cuda': PyTorch {torch.__version__} sees no CUDA device on this "
+            "machine; use 'auto' (CUDA when available, else CPU) or 'cpu'"
+        )
+    return torch.device(requested)
+
+
+def configure_torch(params: TrainParams) -> torch.device:
+    """Threads and deterministic algorithms for this process; returns the device to use."""
+    device = resolve_device(params.device)
+    if device.type == "cuda":
+        # cuBLAS is deterministic only with a fixed workspace; it reads this on first use.
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+    torch.use_deterministic_algorithms(True)
+    torch.set_num_threads(resolve_threads(params))
+    return device
