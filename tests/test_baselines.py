@@ -40,7 +40,8 @@ def _random_windows(seed, n, length=5, features=2, scale=1.0) -> Windows:
 def _params(**train):
     return parse_params(
         {
-            "train": {"max_epochs": 3, "batch_size": 16, "patience": 5, **train},
+            # CPU even where CUDA is present: these tests compare results bit for bit.
+            "train": {"max_epochs": 3, "batch_size": 16, "patience": 5, "device": "cpu", **train},
             "models": {
                 "linear": {"alpha": 1e-9},
                 **{cell: {"hidden_size": 4} for cell in CELLS},
