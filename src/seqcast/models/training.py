@@ -1,7 +1,8 @@
 """The training loop for PyTorch forecasters: batched Adam, gradient clipping, early stopping.
 
-Deterministic on CPU for a fixed seed: the shuffling uses its own seeded generator and
-PyTorch is asked for deterministic algorithms.
+Deterministic for a fixed seed: the shuffling uses its own seeded generator on the CPU,
+and seqcast.determinism sets PyTorch's deterministic modes (CUDA's included). The loop
+runs on whichever device the network's parameters are on.
 """
 
 import copy
@@ -13,15 +14,16 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from seqcast import determinism
 from seqcast.errors import SeqcastError
 from seqcast.models.base import History
 from seqcast.params import TrainParams
 from seqcast.windows import Windows
 
 
-def _tensors(windows: Windows) -> tuple[torch.Tensor, torch.Tensor]:
-    x = torch.as_tensor(windows.x, dtype=torch.float32)  # (n, window, features)
-    y = torch.as_tensor(windows.y, dtype=torch.float32)  # (n,)
+def _tensors(windows: Windows, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    x = torch.as_tensor(windows.x, dtype=torch.float32, device=device)  # (n, window, features)
+    y = torch.as_tensor(windows.y, dtype=torch.float32, device=device)  # (n,)
     return x, y
 
 
@@ -39,11 +41,11 @@ def train_network(
     net: nn.Module, train: Windows, val: Windows, params: TrainParams, label: str
 ) -> History:
     """Train `net` in place and leave it holding the weights of its best validation epoch."""
-    torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(params.threads)
+    determinism.configure(params.threads)
+    device = next(net.parameters()).device
     generator = torch.Generator().manual_seed(params.seed)
-    x_train, y_train = _tensors(train)
-    x_val, y_val = _tensors(val)
+    x_train, y_train = _tensors(train, device)
+    x_val, y_val = _tensors(val, device)
     optimizer = torch.optim.Adam(net.parameters(), lr=params.learning_rate)
 
     history = History()
@@ -59,7 +61,8 @@ def train_network(
     for epoch in bar:
         net.train()
         total = 0.0
-        order = torch.randperm(len(x_train), generator=generator)
+        # Drawn on the CPU, so that the order is the same whatever the device.
+        order = torch.randperm(len(x_train), generator=generator).to(device)
         for batch in order.split(params.batch_size):
             optimizer.zero_grad()
             loss = nn.functional.mse_loss(net(x_train[batch]), y_train[batch])
