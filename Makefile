@@ -11,7 +11,11 @@ export DVC_NO_ANALYTICS := 1
 # Stage commands say `python`: make it the project environment's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: repro test lint ui clean
+.PHONY: repro test lint ui gate gate-ci clean
+
+# The git ref whose committed metrics the gate compares against: `make gate REF=main`
+REF ?= HEAD
+PORT ?= 5000
 
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,9 +33,18 @@ test: $(INSTALLED)
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
-# The MLflow UI over the local store, on http://127.0.0.1:5000
+# The MLflow UI over the local store, on http://127.0.0.1:5000 (`make ui PORT=5001`)
 ui: $(INSTALLED)
-	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000 --workers 1
+	$(BIN)/python -m seqcast.ui --port $(PORT)
+
+# The metric gate: reports/metrics.json, fresh from the pipeline, against $(REF)'s
+gate: repro
+	$(BIN)/python -m seqcast.gate --ref $(REF)
+
+# The CI profile: ci/params.yaml over params.yaml, run in a throwaway copy, against
+# $(REF)'s ci/metrics.json; the working tree's params, dvc.lock and reports stay as they are
+gate-ci: $(INSTALLED)
+	$(BIN)/python -m seqcast.gate --profile ci/params.yaml --metrics ci/metrics.json --ref $(REF)
 
 clean:
 	rm -rf $(VENV)

@@ -64,6 +64,7 @@ def main() -> None:
             raw_data=Path(args.raw),
             net=model.net if recurrent else None,
             input_example=test.x[:2],
+            inputs=[Path(p) for p in (model_dir, args.windows, args.split, args.scaler, args.raw)],
         )
         atomic.write_json(out / "mlflow_run.json", {"run_id": run_id})
     print(f"evaluate: {args.model}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))

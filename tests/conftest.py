@@ -1,6 +1,7 @@
 """Shared fixtures; tracking and analytics stay off the network in every test."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -27,3 +28,18 @@ def prices() -> pd.DataFrame:
             "volume": rng.integers(1_000, 2_000, 200),
         }
     )
+
+
+@pytest.fixture(scope="session")
+def pipeline_repo(tmp_path_factory) -> Path:
+    """A git copy of the repository after `dvc repro` on tiny params, run once per session.
+
+    Tests that leave it changed work on a copy (repo_helpers.clone_repo)."""
+    from repo_helpers import commit, copy_repository, run, write_params
+
+    repo = copy_repository(tmp_path_factory.mktemp("repo"))
+    write_params(repo, {})
+    commit(repo, "tiny params")
+    result = run(repo, "dvc", "repro")
+    assert result.returncode == 0, result.stdout + result.stderr
+    return repo

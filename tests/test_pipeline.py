@@ -7,85 +7,22 @@ error with no half-written output for each kind of bad input.
 """
 
 import json
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 import yaml
+from repo_helpers import run, write_params
 
-ROOT = Path(__file__).resolve().parents[1]
-BIN = Path(sys.executable).parent
 MODELS = ["naive", "linear", "rnn", "lstm", "gru", "numpy_rnn", "numpy_lstm", "numpy_gru"]
 NETWORKS = MODELS[2:]
 GATED = ["lstm", "gru", "numpy_lstm", "numpy_gru"]
 
-TINY = {
-    "window": {"length": 10, "horizon": 1},
-    "train": {"max_epochs": 3, "patience": 2, "batch_size": 128},
-    "models": {"enabled": MODELS, **{name: {"hidden_size": 8} for name in NETWORKS}},
-}
-
-
-def _env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
-    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
-    env["DVC_NO_ANALYTICS"] = "1"
-    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
-    return env
-
-
-def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(args, cwd=cwd, env=_env(), capture_output=True, text=True)
-
-
-def merge(base: dict, update: dict) -> dict:
-    merged = dict(base)
-    for key, value in update.items():
-        nested = isinstance(value, dict) and key in base
-        merged[key] = merge(base[key], value) if nested else value
-    return merged
-
-
-def write_params(repo: Path, update: dict) -> None:
-    params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    (repo / "params.yaml").write_text(yaml.safe_dump(merge(merge(params, TINY), update)))
-
-
-def commit(repo: Path, message: str) -> None:
-    for command in (["git", "add", "-A"], ["git", "commit", "-qm", message]):
-        subprocess.run(
-            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *command[1:]], cwd=repo, check=True
-        )
-
-
-def copy_repository(dest: Path) -> Path:
-    files = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split("\0")
-    for name in filter(None, files):
-        if (ROOT / name).is_file():
-            (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, dest / name)
-    for path in ("reports/comparison.md", "reports/metrics.json", "reports/figures", "dvc.lock"):
-        target = dest / path
-        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
-    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
-    commit(dest, "copy")
-    return dest
-
 
 @pytest.fixture(scope="module")
-def repo(tmp_path_factory) -> Path:
-    repo = copy_repository(tmp_path_factory.mktemp("repo"))
-    write_params(repo, {})
-    commit(repo, "tiny params")
-    result = run(repo, "dvc", "repro")
-    assert result.returncode == 0, result.stdout + result.stderr
-    return repo
+def repo(pipeline_repo) -> Path:
+    return pipeline_repo
 
 
 def test_every_stage_writes_its_outputs(repo):

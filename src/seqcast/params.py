@@ -7,7 +7,7 @@ that runs, with a message naming the key, the value and what is allowed.
 import datetime
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -341,6 +341,51 @@ class TrackingParams(Section):
     experiment: str = "seqcast"
 
 
+class MetricRule(Section):
+    """How the metric gate judges one metric: which way is better, and the change tolerated.
+
+    A change counts as a regression only if it is worse by more than both tolerances allow,
+    i.e. by more than max(abs_tol, rel_tol * |committed value|), as in math.isclose.
+    """
+
+    better: Literal["lower", "higher"]
+    abs_tol: Annotated[float, Field(ge=0)] = 0.0
+    rel_tol: Annotated[float, Field(ge=0)] = 0.0
+
+
+class SkillFloor(Section):
+    model: str = "linear"
+    above: float = -0.5  # the model's skill_vs_naive must stay strictly above this
+
+    @model_validator(mode="after")
+    def _known_model(self) -> "SkillFloor":
+        if self.model not in MODEL_NAMES:
+            raise ValueError(
+                f"gate.skill.model = {self.model!r}: not a known model; "
+                f"choose from {', '.join(MODEL_NAMES)}"
+            )
+        return self
+
+
+def _default_rules() -> dict[str, MetricRule]:
+    lower = MetricRule(better="lower", rel_tol=0.01)
+    return {
+        "mae": lower,
+        "rmse": lower,
+        "mape": lower,
+        "mase": lower,
+        "r2": MetricRule(better="higher", abs_tol=0.005),
+        "skill_vs_naive": MetricRule(better="higher", abs_tol=0.01),
+    }
+
+
+class GateParams(Section):
+    """The metric gate (`python -m seqcast.gate`); no pipeline stage depends on it."""
+
+    metrics: dict[str, MetricRule] = Field(default_factory=_default_rules)
+    skill: SkillFloor = SkillFloor()
+
+
 class Params(Section):
     data: DataParams = DataParams()
     features: FeatureParams = FeatureParams()
@@ -350,6 +395,7 @@ class Params(Section):
     train: TrainParams = TrainParams()
     models: ModelsParams = ModelsParams()
     tracking: TrackingParams = TrackingParams()
+    gate: GateParams = GateParams()
 
     def model_params(self, name: str) -> BaseModel:
         return getattr(self.models, name)
@@ -395,9 +441,12 @@ def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
 
 
 def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    section: type[BaseModel] = Params
+    section: Any = Params
     for part in loc:
-        section = section.model_fields[part].annotation
+        if isinstance(section, type) and issubclass(section, BaseModel):
+            section = section.model_fields[part].annotation
+        else:  # a dict of sections, e.g. gate.metrics: step into its value type
+            section = get_args(section)[-1]
     return list(section.model_fields)
 
 

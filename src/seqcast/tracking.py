@@ -2,6 +2,9 @@
 
 The default store is an SQLite database at the repository root (mlflow.db), with
 artifacts under mlartifacts/; MLFLOW_TRACKING_URI points elsewhere (a team server).
+The repository root is the user's, also when a queued DVC experiment runs the stage in a
+temporary clone (seqcast.lineage), and writers to a local store take turns
+(seqcast.store_lock).
 """
 
 import hashlib
@@ -9,13 +12,14 @@ import os
 import subprocess
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from seqcast import lineage, store_lock
 from seqcast.params import NETWORK_MODELS, Params
 
 if TYPE_CHECKING:
@@ -31,6 +35,8 @@ from mlflow.exceptions import MlflowException
 DEFAULT_DB = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
 MAX_BATCH = 1000
+MAX_TAG_VALUE = 8000  # MLflow's limit
+LINEAGE_FILES = ("params.yaml", "dvc.lock")  # logged as artifacts under lineage/
 PIPELINE_WRITES = (":!dvc.lock", ":!reports")
 
 
@@ -68,7 +74,11 @@ def git_state(root: Path) -> dict[str, str]:
     # The pipeline itself rewrites dvc.lock and the committed reports while it runs;
     # only changes to anything else make the run differ from its commit.
     dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", *PIPELINE_WRITES)
-    return {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
+    state = {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
+    if dirty:  # e.g. params.yaml under `dvc exp run -S`: restorable from the run's artifact
+        paths = ", ".join(line.split(maxsplit=1)[1] for line in dirty.splitlines())
+        state["git_dirty_paths"] = paths[:MAX_TAG_VALUE]
+    return state
 
 
 def flatten(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
@@ -114,23 +124,38 @@ def record_model_run(
     raw_data: Path,
     net: "torch.nn.Module | None" = None,
     input_example: np.ndarray | None = None,
+    inputs: Sequence[Path] = (),
 ) -> str:
-    """One MLflow run for one model: params, loss per epoch, metrics, artifacts, lineage."""
-    root = Path.cwd()
+    """One MLflow run for one model: params, loss per epoch, metrics, artifacts, lineage.
+
+    `inputs` are the files and directories the evaluation read; their md5 from dvc.lock
+    is tagged with those of train@name's dependencies.
+    """
+    workdir = Path.cwd()  # where the stage runs: a temporary clone under a queued experiment
+    store_root = lineage.repository_root(workdir)
+    hashes = lineage.lock_hashes(workdir / "dvc.lock", f"train@{name}", inputs)
     tags = {
         "model": name,
         "dvc_stages": f"train@{name} evaluate@{name}",
         # The same md5 that dvc.lock records for the raw data.
         "data_md5": hashlib.md5(raw_data.read_bytes()).hexdigest(),
-        **git_state(root),
+        **git_state(workdir),
+        **lineage.experiment_tags(),
+        **lineage.dependency_tags(hashes),
     }
     logged = params.model_dump(include={"data", "features", "split", "scale", "window"})
     if name in NETWORK_MODELS:  # with the model's own overrides applied
         logged["train"] = params.train_for(name).model_dump()
     own = params.model_params(name).model_dump(exclude={"train"})
     logged["model"] = {"name": name, **own}
-    with model_run(params.tracking.experiment, root, name, tags) as run:
+    with (
+        store_lock.exclusive(tracking_uri(store_root)),
+        model_run(params.tracking.experiment, store_root, name, tags) as run,
+    ):
         mlflow.log_params(flatten("", logged))
+        for lineage_file in LINEAGE_FILES:
+            if (workdir / lineage_file).is_file():
+                mlflow.log_artifact(str(workdir / lineage_file), "lineage")
         log_history(history)
         mlflow.log_metrics(metrics)
         mlflow.log_artifacts(str(report_dir), "report")

@@ -10,6 +10,7 @@ import os
 
 import torch
 
+from seqcast import determinism
 from seqcast.errors import SeqcastError
 from seqcast.params import TrainParams
 
@@ -42,10 +43,5 @@ def resolve_device(requested: str) -> torch.device:
 def configure_torch(params: TrainParams) -> torch.device:
     """Threads and deterministic algorithms for this process; returns the device to use."""
     device = resolve_device(params.device)
-    if device.type == "cuda":
-        # cuBLAS is deterministic only with a fixed workspace; it reads this on first use.
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-        torch.backends.cudnn.benchmark = False
-    torch.use_deterministic_algorithms(True)
-    torch.set_num_threads(resolve_threads(params))
+    determinism.configure(resolve_threads(params))
     return device

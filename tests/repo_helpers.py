@@ -1,0 +1,127 @@
+"""Helpers for tests that run the real pipeline: a git copy of the repository, tiny params.
+
+The session fixture `pipeline_repo` (conftest.py) runs `dvc repro` once on TINY params;
+tests that change that repository's state work on `clone_repo(pipeline_repo, ...)`.
+"""
+
+import os
+import runpy
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from seqcast import sandbox
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+TINY = {
+    "window": {"length": 10, "horizon": 1},
+    "train": {"max_epochs": 3, "patience": 2, "batch_size": 128},
+    "models": {
+        "enabled": [
+            "naive",
+            "linear",
+            "rnn",
+            "lstm",
+            "gru",
+            "numpy_rnn",
+            "numpy_lstm",
+            "numpy_gru",
+        ],
+        **{name: {"hidden_size": 8} for name in ("rnn", "lstm", "gru")},
+        **{name: {"hidden_size": 8} for name in ("numpy_rnn", "numpy_lstm", "numpy_gru")},
+    },
+}
+
+
+def subprocess_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
+    env["DVC_NO_ANALYTICS"] = "1"
+    env["MLFLOW_DISABLE_TELEMETRY"] = "true"
+    return env
+
+
+def run(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(args, cwd=cwd, env=subprocess_env(), capture_output=True, text=True)
+
+
+merge = sandbox.merge
+
+
+def write_params(repo: Path, update: dict) -> None:
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    (repo / "params.yaml").write_text(yaml.safe_dump(merge(merge(params, TINY), update)))
+
+
+def commit(repo: Path, message: str) -> None:
+    for command in (["git", "add", "-A"], ["git", "commit", "-qm", message]):
+        subprocess.run(
+            ["git", "-c", "user.name=t", "-c", "user.email=t@t", *command[1:]], cwd=repo, check=True
+        )
+
+
+def copy_repository(dest: Path) -> Path:
+    sandbox.copy_worktree(ROOT, dest)
+    for path in ("reports/comparison.md", "reports/metrics.json", "reports/figures", "dvc.lock"):
+        target = dest / path
+        shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
+    subprocess.run(["git", "init", "-q"], cwd=dest, check=True)
+    commit(dest, "copy")
+    return dest
+
+
+def clone_repo(source: Path, dest: Path) -> Path:
+    """A copy of a pipeline repository with its git history, outputs and DVC cache, but a
+    fresh MLflow store (the source's has artifact paths pointing into the source)."""
+    skip = shutil.ignore_patterns("mlflow.db*", "mlartifacts", "tmp")
+    shutil.copytree(source, dest, symlinks=True, ignore=skip, dirs_exist_ok=True)
+    return dest
+
+
+def run_stage(workdir: Path, name: str, *args: str) -> None:
+    """Run stages/<name>.py in this process, in `workdir`, as DVC runs the stage's command."""
+    cwd, argv = Path.cwd(), sys.argv
+    os.chdir(workdir)
+    sys.argv = [f"stages/{name}.py", *args]
+    try:
+        runpy.run_path(str(ROOT / "stages" / f"{name}.py"), run_name="__main__")
+    finally:
+        os.chdir(cwd)
+        sys.argv = argv
+
+
+def prepare_windows(workdir: Path, params: dict, prices: pd.DataFrame) -> None:
+    """The stages from raw prices to windows, on `prices`, with params.yaml ⊕ `params`."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    base = yaml.safe_load((ROOT / "params.yaml").read_text())
+    (workdir / "params.yaml").write_text(yaml.safe_dump(merge(base, params)))
+    (workdir / "data/raw").mkdir(parents=True, exist_ok=True)
+    prices.to_parquet(workdir / "data/raw/prices.parquet", index=False)
+    run_stage(workdir, "featurize", "data/raw/prices.parquet", "data/features/features.parquet")
+    run_stage(
+        workdir,
+        "split",
+        "data/features/features.parquet",
+        "data/split/split.parquet",
+        "data/split/ranges.json",
+    )
+    run_stage(
+        workdir,
+        "scale",
+        "data/split/split.parquet",
+        "data/scaled/scaled.parquet",
+        "data/scaled/scaler.json",
+    )
+    run_stage(workdir, "window", "data/scaled/scaled.parquet", "data/windows")
+
+
+def train(workdir: Path, model: str, out: str | None = None) -> Path:
+    out = out or f"data/models/{model}"
+    run_stage(workdir, "train", model, "data/windows", out)
+    return workdir / out

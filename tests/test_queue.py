@@ -1,0 +1,121 @@
+"""Queued experiments: `dvc exp run --queue -S ...` + `dvc queue start -j 2` run in temporary
+clones under .dvc/tmp/exps, two at a time, yet log to the repository's own MLflow store,
+and `dvc exp show` and MLflow agree on every number."""
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from mlflow.tracking import MlflowClient
+from repo_helpers import clone_repo, commit, run
+
+from seqcast import tracking
+
+EXPERIMENTS = {"alpha-small": 0.01, "alpha-large": 100.0}  # models.linear.alpha
+METRICS = "reports/metrics.json"
+DEADLINE_S = 600
+STATUS_EVERY_S = 15
+
+
+def _finished(repo: Path) -> set[str]:
+    """Experiments whose results DVC has committed (a git ref each): cheap to ask often."""
+    refs = run(repo, "git", "for-each-ref", "--format=%(refname:lstrip=-1)", "refs/exps")
+    return set(refs.stdout.split()) & set(EXPERIMENTS)
+
+
+def _statuses(repo: Path) -> dict[str, str]:
+    result = run(repo, "dvc", "queue", "status")
+    assert result.returncode == 0, result.stderr
+    statuses = {}
+    for line in result.stdout.splitlines():
+        cells = line.split()
+        if len(cells) >= 2 and cells[1] in EXPERIMENTS:
+            statuses[cells[1]] = cells[-1]
+    return statuses
+
+
+@pytest.fixture(scope="module")
+def queued(pipeline_repo, tmp_path_factory) -> Path:
+    """The tiny pipeline's repository (with a fresh, empty MLflow store) after two queued
+    experiments ran in parallel."""
+    repo = clone_repo(pipeline_repo, tmp_path_factory.mktemp("queued"))
+    commit(repo, "baseline with its lock and reports")
+    assert not (repo / "mlflow.db").exists()
+    for name, alpha in EXPERIMENTS.items():
+        setting = f"models.linear.alpha={alpha}"
+        result = run(repo, "dvc", "exp", "run", "--queue", "--name", name, "-S", setting)
+        assert result.returncode == 0, result.stderr
+    result = run(repo, "dvc", "queue", "start", "-j", "2")
+    assert result.returncode == 0, result.stderr
+    try:
+        deadline = time.monotonic() + DEADLINE_S
+        asked = time.monotonic()
+        # Polling `dvc queue status` would take CPU from the experiments; the refs are cheap.
+        while _finished(repo) != set(EXPERIMENTS):
+            assert time.monotonic() < deadline, "queued experiments did not finish in time"
+            if time.monotonic() - asked > STATUS_EVERY_S:
+                if not set(_statuses(repo).values()) & {"Queued", "Running"}:
+                    break  # one failed: its log is shown below
+                asked = time.monotonic()
+            time.sleep(1)
+        while set(_statuses(repo).values()) & {"Queued", "Running"}:  # results are in
+            assert time.monotonic() < deadline, "queued experiments did not finish in time"
+            time.sleep(1)
+    finally:
+        run(repo, "dvc", "queue", "stop")  # workers stop by themselves once idle
+    statuses = _statuses(repo)
+    logs = {name: run(repo, "dvc", "queue", "logs", name).stdout for name in EXPERIMENTS}
+    assert statuses == dict.fromkeys(EXPERIMENTS, "Success"), logs
+    return repo
+
+
+def _exp_show(repo: Path) -> dict[str, dict]:
+    result = run(repo, "dvc", "exp", "show", "--json")
+    assert result.returncode == 0, result.stderr
+    baseline = json.loads(result.stdout)[1]  # [workspace, HEAD]
+    return {
+        rev["name"]: rev["data"]
+        for exp in baseline["experiments"] or []
+        for rev in exp["revs"]
+        if rev["name"] in EXPERIMENTS
+    }
+
+
+def test_queued_runs_land_in_the_repositorys_store_and_agree_with_exp_show(queued):
+    shown = _exp_show(queued)
+    assert set(shown) == set(EXPERIMENTS)
+    head = run(queued, "git", "rev-parse", "HEAD").stdout.strip()
+
+    client = MlflowClient(tracking_uri=tracking.default_uri(queued))
+    experiment = client.get_experiment_by_name("seqcast")
+    runs = client.search_runs([experiment.experiment_id])
+    assert sorted(r.data.tags.get("dvc_exp_name") for r in runs) == sorted(EXPERIMENTS)
+
+    for mlflow_run in runs:
+        name, tags = mlflow_run.data.tags["dvc_exp_name"], mlflow_run.data.tags
+        data = shown[name]
+        # Only linear's params changed: its stages (and compare) reran, nothing else.
+        assert tags["model"] == "linear"
+        assert (
+            data["params"]["params.yaml"]["data"]["models"]["linear"]["alpha"]
+            == (EXPERIMENTS[name])
+        )
+        assert mlflow_run.data.params["model.alpha"] == str(EXPERIMENTS[name])
+        shown_metrics = data["metrics"][METRICS]["data"]["linear"]
+        logged = {k: float(f"{v:.6g}") for k, v in mlflow_run.data.metrics.items()}
+        assert {k: logged[k] for k in shown_metrics} == shown_metrics
+        # The same model directory and inputs, by the hashes DVC recorded for the experiment.
+        assert tags["dvc_dep.data/models/linear"] == data["outs"]["data/models/linear"]["hash"]
+        assert tags["dvc_dep.data/windows"] == data["deps"]["data/windows"]["hash"]
+        # The experiment's lineage: its baseline commit, and the params it changed.
+        assert tags["dvc_exp_baseline"] == tags["git_commit"] == head
+        assert (tags["git_dirty"], tags["git_dirty_paths"]) == ("true", "params.yaml")
+        assert mlflow_run.info.artifact_uri.startswith((queued / "mlartifacts").as_uri())
+
+    # The two experiments did differ, and both show different numbers from the baseline.
+    rmse = {
+        name: data["metrics"][METRICS]["data"]["linear"]["rmse"] for name, data in shown.items()
+    }
+    assert len(set(rmse.values())) == 2
+    assert not list((queued / ".dvc/tmp/exps").rglob("mlflow.db"))
