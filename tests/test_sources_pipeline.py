@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from test_pipeline import commit, copy_repository, run, write_params
+from repo_helpers import commit, copy_repository, run, write_params
 
 MODELS = ["naive", "linear"]  # the data path matters here; test_pipeline covers networks
 FAST = {"models": {"enabled": MODELS}}
