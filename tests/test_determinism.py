@@ -15,6 +15,7 @@ CELLS = ["rnn", "lstm", "gru"]
 
 def _params(seed: int) -> dict:
     return {
+        "data": {"ticker": "MSFT"},
         "window": {"length": 10},
         "train": {"seed": seed, "max_epochs": 4, "batch_size": 32},
         "models": {cell: {"hidden_size": 8, "num_layers": 2, "dropout": 0.2} for cell in CELLS},
