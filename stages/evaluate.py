@@ -10,7 +10,7 @@ from seqcast import atomic, plots, stage, tracking
 from seqcast.evaluation import predict_test, rounded, score
 from seqcast.models import load_model
 from seqcast.params import RECURRENT_MODELS, load_params
-from seqcast.scaling import scaler_from_dict
+from seqcast.transforms import TargetCoder
 from seqcast.windows import Windows
 
 HISTORY_DAYS = 120  # how much pre-test history the figure shows
@@ -20,7 +20,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model", help="model name, one of models.enabled")
     parser.add_argument("--model-dir", required=True, help="saved model (train@model's output)")
-    parser.add_argument("--windows", required=True, help="directory with test.npz")
+    parser.add_argument("--windows", required=True, help="directory with test.npz, target.json")
     parser.add_argument("--split", required=True, help="unscaled table with split column")
     parser.add_argument("--scaler", required=True, help="fitted scaler state (JSON)")
     parser.add_argument("--raw", required=True, help="raw prices, hashed for lineage")
@@ -33,8 +33,8 @@ def main() -> None:
     model = load_model(model_dir)
     test = Windows.load(Path(args.windows) / "test.npz")
     table = pd.read_parquet(args.split)
-    scaler = scaler_from_dict(json.loads(Path(args.scaler).read_text()))
-    predictions = predict_test(model, test, table, scaler, target)
+    coder = TargetCoder.from_dict(json.loads((Path(args.windows) / "target.json").read_text()))
+    predictions = predict_test(model, test, table, coder, target)
     metrics = score(predictions, table, target)
     history = json.loads((model_dir / "history.json").read_text())
     recurrent = args.model in RECURRENT_MODELS

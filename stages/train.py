@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 from seqcast import atomic, stage
+from seqcast.errors import SeqcastError
 from seqcast.models import build_model
 from seqcast.params import load_params
 from seqcast.windows import Windows
@@ -23,6 +24,11 @@ def main() -> None:
     windows = Path(args.windows)
     train, val = Windows.load(windows / "train.npz"), Windows.load(windows / "val.npz")
     model = build_model(args.model, params)
+    if train.y.ndim == 2 and not model.multi_output:
+        raise SeqcastError(
+            f"{args.model} has one output and cannot fit the {train.y.shape[1]} per-window "
+            "targets of multistep.strategy = 'direct'; use 'recursive'"
+        )
     history = model.fit(train, val)
 
     with atomic.atomic_dir(args.out) as tmp:

@@ -130,7 +130,15 @@ def test_report_ranks_every_model_and_metrics_json_matches(repo):
         assert metrics[name] == json.loads(
             (repo / f"reports/models/{name}/metrics.json").read_text()
         )
-        assert set(metrics[name]) == {"mae", "rmse", "mape", "r2", "mase", "skill_vs_naive"}
+        assert set(metrics[name]) == {
+            "mae",
+            "rmse",
+            "mape",
+            "r2",
+            "mase",
+            "skill_vs_naive",
+            "directional_accuracy",
+        }
     report = (repo / "reports/comparison.md").read_text()
     ranked = sorted(MODELS, key=lambda m: metrics[m]["rmse"])
     rows = [line for line in report.splitlines() if line.startswith("| ") and "model" not in line]

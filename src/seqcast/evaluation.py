@@ -4,25 +4,27 @@ import pandas as pd
 
 from seqcast.metrics import forecast_metrics, naive_scale
 from seqcast.models import Forecaster
-from seqcast.scaling import AffineScaler
+from seqcast.transforms import TargetCoder
 from seqcast.windows import Windows
 
 
 def predict_test(
-    model: Forecaster, test: Windows, table: pd.DataFrame, scaler: AffineScaler, target: str
+    model: Forecaster, test: Windows, table: pd.DataFrame, coder: TargetCoder, target: str
 ) -> pd.DataFrame:
     """Dated predictions in original units, beside the actual value and the naive forecast.
 
     `table` is the unscaled feature table with its split column: actual and naive values
-    come from it directly, so they are exact, and only the model's output is unscaled.
+    come from it directly, so they are exact, and only the model's output is decoded
+    (unscaled, and for a change transform added to the origin's price).
     """
-    predicted = scaler.inverse_transform_column(model.predict(test.x), test.target_index)
+    naive = table.loc[test.origin_dates, target].to_numpy()
+    predicted = coder.decode(model.predict(test.x), naive)
     return pd.DataFrame(
         {
             "origin_date": pd.DatetimeIndex(test.origin_dates),
             "actual": table.loc[test.target_dates, target].to_numpy(),
             "predicted": predicted,
-            "naive": table.loc[test.origin_dates, target].to_numpy(),
+            "naive": naive,
         },
         index=pd.DatetimeIndex(test.target_dates, name="date"),
     )

@@ -57,6 +57,15 @@ class WindowParams(Section):
     horizon: PositiveInt = 1
 
 
+class TargetParams(Section):
+    transform: Literal["level", "difference", "log_return"] = "level"
+
+
+class MultistepParams(Section):
+    steps: PositiveInt = 1
+    strategy: Literal["recursive", "direct"] = "recursive"
+
+
 class TrainParams(Section):
     seed: int = 42
     batch_size: PositiveInt = 64
@@ -117,9 +126,21 @@ class Params(Section):
     split: SplitParams = SplitParams()
     scale: ScaleParams = ScaleParams()
     window: WindowParams = WindowParams()
+    target: TargetParams = TargetParams()
+    multistep: MultistepParams = MultistepParams()
     train: TrainParams = TrainParams()
     models: ModelsParams = ModelsParams()
     tracking: TrackingParams = TrackingParams()
+
+    @model_validator(mode="after")
+    def _steps_start_the_day_after_the_origin(self) -> "Params":
+        if self.multistep.steps > 1 and self.window.horizon != 1:
+            raise ValueError(
+                f"window.horizon = {self.window.horizon} with multistep.steps = "
+                f"{self.multistep.steps}: multi-step forecasts cover days 1..steps after "
+                "each origin; set window.horizon to 1"
+            )
+        return self
 
     def model_params(self, name: str) -> BaseModel:
         return getattr(self.models, name)

@@ -21,7 +21,7 @@ from seqcast.windows import Windows
 
 def _tensors(windows: Windows) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.as_tensor(windows.x, dtype=torch.float32)  # (n, window, features)
-    y = torch.as_tensor(windows.y, dtype=torch.float32)  # (n,)
+    y = torch.as_tensor(windows.y, dtype=torch.float32)  # (n,) or (n, steps)
     return x, y
 
 
@@ -32,7 +32,7 @@ def _mean_loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     for start in range(0, len(x), batch_size):
         pred = net(x[start : start + batch_size])
         total += nn.functional.mse_loss(pred, y[start : start + batch_size], reduction="sum").item()
-    return total / len(x)
+    return total / y.numel()  # per target value, also with several outputs per window
 
 
 def train_network(
