@@ -28,10 +28,12 @@ def main() -> None:
     evaluations = Path(args.evaluations)
 
     metrics = {n: json.loads((evaluations / n / "metrics.json").read_text()) for n in names}
-    predictions = {
+    by_step = {
         n: pd.read_csv(evaluations / n / "predictions.csv", index_col="date", parse_dates=True)
         for n in names
     }
+    # The leaderboard and its figure are about the first step, over every test origin.
+    predictions = {n: p[p["step"] == p["step"].min()] for n, p in by_step.items()}
     histories = {
         n: json.loads((Path(args.models) / n / "history.json").read_text())
         for n in names

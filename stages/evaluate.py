@@ -7,9 +7,11 @@ from pathlib import Path
 import pandas as pd
 
 from seqcast import atomic, plots, stage, tracking
-from seqcast.evaluation import predict_test, rounded, score
+from seqcast.evaluation import rounded, score_by_step
 from seqcast.models import load_model
+from seqcast.multistep import forecasts_by_step
 from seqcast.params import RECURRENT_MODELS, load_params
+from seqcast.scaling import scaler_from_dict
 from seqcast.transforms import TargetCoder
 from seqcast.windows import Windows
 
@@ -34,20 +36,34 @@ def main() -> None:
     test = Windows.load(Path(args.windows) / "test.npz")
     table = pd.read_parquet(args.split)
     coder = TargetCoder.from_dict(json.loads((Path(args.windows) / "target.json").read_text()))
-    predictions = predict_test(model, test, table, coder, target)
-    metrics = score(predictions, table, target)
+    scaler = scaler_from_dict(json.loads(Path(args.scaler).read_text()))
+    predictions = forecasts_by_step(
+        model,
+        test,
+        table,
+        coder=coder,
+        scaler=scaler,
+        target=target,
+        horizon=params.window.horizon,
+        steps=params.multistep.steps,
+    )
+    by_step = score_by_step(predictions, table, target)
+    # The headline metrics are those of the first step, over every test origin.
+    metrics = by_step[min(by_step)]
+    first_step = predictions[predictions["step"] == min(by_step)]
     history = json.loads((model_dir / "history.json").read_text())
     recurrent = args.model in RECURRENT_MODELS
 
     with atomic.atomic_dir(args.out) as tmp:
         out = Path(tmp)
         atomic.write_json(out / "metrics.json", rounded(metrics))
+        atomic.write_json(out / "per_step.json", {k: rounded(v) for k, v in by_step.items()})
         predictions.to_csv(out / "predictions.csv", date_format="%Y-%m-%d", float_format="%.6f")
-        before = table.loc[table.index < predictions.index[0], target].iloc[-HISTORY_DAYS:]
+        before = table.loc[table.index < first_step.index[0], target].iloc[-HISTORY_DAYS:]
         plots.forecast_figure(
             before,
-            predictions["actual"],
-            {args.model: predictions["predicted"]},
+            first_step["actual"],
+            {args.model: first_step["predicted"]},
             f"{params.data.ticker} {target}: {args.model} on the test split",
             out / "forecast.png",
         )

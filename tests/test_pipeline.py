@@ -105,10 +105,12 @@ def test_every_stage_writes_its_outputs(repo):
 
 def test_every_model_is_scored_on_the_same_test_targets(repo):
     ranges = json.loads((repo / "data/split/ranges.json").read_text())
-    predictions = {
+    frames = {
         m: pd.read_csv(repo / f"reports/models/{m}/predictions.csv", parse_dates=["date"])
         for m in MODELS
     }
+    # Step 1 (the leaderboard's): one target per test day.
+    predictions = {m: f[f["step"] == 1].reset_index(drop=True) for m, f in frames.items()}
     reference = predictions["naive"]
     assert len(reference) == ranges["test"]["rows"]
     assert reference["date"].iloc[0].strftime("%Y-%m-%d") == ranges["test"]["start"]
@@ -146,6 +148,22 @@ def test_report_ranks_every_model_and_metrics_json_matches(repo):
     assert "figures/forecasts.png" in report
     shown = run(repo, "dvc", "metrics", "show", "--json")
     assert shown.returncode == 0 and "skill_vs_naive" in shown.stdout
+
+
+def test_multi_step_forecasts_are_dated_and_scored_per_step(repo):
+    table = pd.read_parquet(repo / "data/split/split.parquet")
+    steps = yaml.safe_load((repo / "params.yaml").read_text())["multistep"]["steps"]
+    for name in MODELS:
+        frame = pd.read_csv(
+            repo / f"reports/models/{name}/predictions.csv", parse_dates=["date", "origin_date"]
+        )
+        assert sorted(set(frame["step"])) == list(range(1, steps + 1))
+        target_rows = table.index.get_indexer(frame["date"])
+        assert (target_rows - table.index.get_indexer(frame["origin_date"]) == frame["step"]).all()
+        per_step = json.loads((repo / f"reports/models/{name}/per_step.json").read_text())
+        assert list(per_step) == [str(k) for k in range(1, steps + 1)]
+        headline = json.loads((repo / f"reports/models/{name}/metrics.json").read_text())
+        assert per_step["1"] == headline
 
 
 def test_mlflow_has_one_run_per_model_with_lineage(repo):

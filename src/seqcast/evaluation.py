@@ -40,6 +40,16 @@ def score(predictions: pd.DataFrame, table: pd.DataFrame, target: str) -> dict[s
     )
 
 
+def score_by_step(
+    predictions: pd.DataFrame, table: pd.DataFrame, target: str
+) -> dict[int, dict[str, float]]:
+    """Metrics of each forecast step (days after the origin) on its own dated targets."""
+    return {
+        int(step): score(rows, table, target)
+        for step, rows in predictions.groupby("step", sort=True)
+    }
+
+
 def rounded(metrics: dict[str, float], digits: int = 6) -> dict[str, float]:
     """Metrics to `digits` significant digits: what reports show and CI compares."""
     return {key: float(f"{value:.{digits}g}") for key, value in metrics.items()}
