@@ -1,4 +1,9 @@
-"""Stage compare: leaderboard, figures and metrics.json across models.enabled."""
+"""Stage compare: leaderboard, significance, figures and metrics across models.enabled.
+
+Writes the markdown report and a self-contained HTML copy of it, metrics.json (step-1
+metrics per model), per_step.json (metrics per model and step) and significance.json
+(Diebold-Mariano tests against the naive forecast per model and step).
+"""
 
 import argparse
 import json
@@ -7,8 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from seqcast import atomic, plots, stage
+from seqcast.html_report import render_html
 from seqcast.params import RECURRENT_MODELS, load_params
-from seqcast.report import comparison_markdown, range_note
+from seqcast.report import comparison_markdown, per_step_section, range_note
+from seqcast.significance import against_naive_by_step
 
 HISTORY_DAYS = 120  # pre-test history shown in the forecast figure
 
@@ -21,6 +28,9 @@ def main() -> None:
     parser.add_argument("--split", required=True, help="unscaled table with split column")
     parser.add_argument("--report", required=True, help="comparison report (markdown)")
     parser.add_argument("--metrics", required=True, help="metrics of every model (JSON)")
+    parser.add_argument("--html", required=True, help="self-contained HTML copy of the report")
+    parser.add_argument("--per-step", required=True, help="metrics per model and step (JSON)")
+    parser.add_argument("--significance", required=True, help="DM tests vs naive (JSON)")
     parser.add_argument("--figures", required=True, help="directory for the report's figures")
     args = parser.parse_args()
     params = load_params()
@@ -34,6 +44,24 @@ def main() -> None:
     }
     # The leaderboard and its figure are about the first step, over every test origin.
     predictions = {n: p[p["step"] == p["step"].min()] for n, p in by_step.items()}
+    per_step = {n: json.loads((evaluations / n / "per_step.json").read_text()) for n in names}
+    tests = {n: against_naive_by_step(p) for n, p in by_step.items()}
+    first = min(tests[names[0]])
+    leaderboard = {
+        n: {
+            **metrics[n],
+            "dm_statistic": tests[n][first].statistic,
+            "dm_p_better": tests[n][first].p_better,
+        }
+        for n in names
+    }
+    # rows: models, columns: steps
+    rmse_by_step = pd.DataFrame.from_dict(
+        {n: {int(k): v["rmse"] for k, v in per_step[n].items()} for n in names}, orient="index"
+    )
+    p_by_step = pd.DataFrame.from_dict(
+        {n: {k: t.p_better for k, t in tests[n].items()} for n in names}, orient="index"
+    )
     histories = {
         n: json.loads((Path(args.models) / n / "history.json").read_text())
         for n in names
@@ -56,6 +84,7 @@ def main() -> None:
             Path(tmp) / "forecasts.png",
         )
         figures["Forecasts against actual prices"] = "forecasts.png"
+        plots.per_step_figure(rmse_by_step, Path(tmp) / "per_step.png")
         if histories:
             plots.loss_figure(histories, Path(tmp) / "loss.png")
             figures["Training curves"] = "loss.png"
@@ -72,8 +101,22 @@ def main() -> None:
         "range_note": range_note(table.loc[table["split"] == "train", params.data.target], actual),
         **{f"{split}_{edge}": ranges[split][edge] for split in ranges for edge in ("start", "end")},
     }
-    atomic.write_text(args.report, comparison_markdown(metrics, context, figure_links))
+    per_step_figure = (Path(args.figures) / "per_step.png").relative_to(report_dir).as_posix()
+    sections = [
+        per_step_section(rmse_by_step, p_by_step)
+        + f"\n![Error by forecast step]({per_step_figure})\n"
+    ]
+    markdown = comparison_markdown(leaderboard, context, figure_links, sections)
+    title = f"seqcast: {params.data.ticker} {params.data.target} model comparison"
+    html = render_html(markdown, report_dir, title)
+    atomic.write_text(args.report, markdown)
+    atomic.write_text(args.html, html)
     atomic.write_json(args.metrics, metrics)
+    atomic.write_json(args.per_step, per_step)
+    atomic.write_json(
+        args.significance,
+        {n: {str(k): t.to_dict() for k, t in tests[n].items()} for n in names if n != "naive"},
+    )
     print(f"compare: {len(names)} models -> {args.report}")
 
 

@@ -1,8 +1,8 @@
 """Multi-step forecasts: rebuilt features, recursive rollout, direct heads, dated targets."""
 
 import numpy as np
-import pandas as pd
 import pytest
+from inmemory import FEATURES, LENGTH, Pipeline, prices_frame, sine
 
 from seqcast.errors import SeqcastError
 from seqcast.evaluation import predict_test
@@ -16,69 +16,14 @@ from seqcast.multistep import (
     recursive_forecast,
 )
 from seqcast.params import parse_params
-from seqcast.scaling import MinMaxScaler
-from seqcast.splitting import split_table
-from seqcast.transforms import encode_windows, fit_coder, window_prices
-from seqcast.windows import make_windows
-
-LENGTH = 6
-OMEGA = 0.5  # radians per day: an irrational period, so no two windows repeat
-
-
-def _prices(close: np.ndarray) -> pd.DataFrame:
-    dates = pd.bdate_range("2021-01-04", periods=len(close))
-    return pd.DataFrame({"date": dates, "close": close})
-
-
-def _sine(n: int) -> np.ndarray:
-    """10 + sin(OMEGA t): every value is an affine function of the two before it,
-    p_t = 2 cos(OMEGA) p_(t-1) - p_(t-2) + 10 (2 - 2 cos(OMEGA))."""
-    return 10 + np.sin(OMEGA * np.arange(n))
-
-
-FEATURES = {"lags": 3, "rolling_windows": [4], "returns": True}
-
-
-class Pipeline:
-    """The default pipeline's steps in memory: features, split, scale, windows, coder."""
-
-    def __init__(self, close, transform="level", steps=1, features=FEATURES, length=LENGTH):
-        self.features = make_features(_prices(close), "close", **features)
-        self.table = split_table(self.features, 0.6, 0.2)
-        values = self.table.drop(columns="split")
-        train = (self.table["split"] == "train").to_numpy()
-        self.scaler = MinMaxScaler().fit(values[train].to_numpy())
-        scaled = values.copy()
-        scaled[:] = self.scaler.transform(values.to_numpy())
-        scaled["split"] = self.table["split"]
-        levels = self.table["close"]
-        fit_windows = make_windows(scaled, "close", length, 1, steps)
-        self.test = make_windows(scaled, "close", length, 1)["test"]
-        self.coder = fit_coder(
-            transform, self.scaler, 0, *window_prices(fit_windows["train"], levels)
-        )
-        self.train, self.val = (
-            encode_windows(fit_windows[split], self.coder, levels) for split in ("train", "val")
-        )
-        self.test = encode_windows(self.test, self.coder, levels)
-
-    def forecasts(self, model, steps):
-        return forecasts_by_step(
-            model,
-            self.test,
-            self.table,
-            coder=self.coder,
-            scaler=self.scaler,
-            target="close",
-            horizon=1,
-            steps=steps,
-        )
 
 
 def test_rebuilt_features_equal_the_feature_table():
     rng = np.random.default_rng(0)
     close = 50 * np.exp(np.cumsum(rng.normal(0, 0.02, 80)))
-    table = make_features(_prices(close), "close", lags=3, rolling_windows=[4, 7], returns=True)
+    table = make_features(
+        prices_frame(close), "close", lags=3, rolling_windows=[4, 7], returns=True
+    )
     columns = list(table.columns)
     skip = warmup_rows(3, [4, 7], True)
     assert history_needed(columns, "close") == skip == 6
@@ -115,7 +60,7 @@ def test_recursive_naive_forecast_is_the_last_value_repeated(transform):
 def test_recursive_linear_forecast_of_a_linear_recurrence_is_exact():
     """The sine obeys an affine recurrence that ridge recovers; rolling it out 15 days
     reproduces the true series, which needs every rebuilt feature to be right."""
-    pipe = Pipeline(_sine(200))
+    pipe = Pipeline(sine(200))
     model = LinearForecaster(alpha=1e-12)
     model.fit(pipe.train, pipe.val)
     frame = pipe.forecasts(model, steps=15)
@@ -128,7 +73,7 @@ def test_recursive_linear_forecast_of_a_linear_recurrence_is_exact():
 def test_rollout_windows_are_the_windows_the_true_series_would_give():
     """With an exact model, the window fed at step k from origin i is the stored window of
     origin i + k - 1: lags, rolling mean / std and returns are all rebuilt correctly."""
-    pipe = Pipeline(_sine(200))
+    pipe = Pipeline(sine(200))
     model = LinearForecaster(alpha=1e-12)
     model.fit(pipe.train, pipe.val)
     seen = []
@@ -209,7 +154,7 @@ def test_forecasts_do_not_read_prices_after_their_origin():
 
 
 def test_direct_windows_hold_every_step_inside_their_split():
-    pipe = Pipeline(_sine(120), steps=3)
+    pipe = Pipeline(sine(120), steps=3)
     for split, w in (("train", pipe.train), ("val", pipe.val)):
         assert w.y.shape == w.target_dates.shape == (len(w), 3)
         rows = pipe.table.index.get_indexer(w.target_dates.ravel()).reshape(-1, 3)
@@ -223,14 +168,14 @@ def test_direct_windows_hold_every_step_inside_their_split():
 
 @pytest.mark.parametrize("transform", ["level", "difference"])
 def test_direct_linear_model_predicts_every_step_of_a_linear_recurrence(transform):
-    pipe = Pipeline(_sine(200), transform=transform, steps=5)
+    pipe = Pipeline(sine(200), transform=transform, steps=5)
     model = LinearForecaster(alpha=1e-12)
     model.fit(pipe.train, pipe.val)
     assert model.predict(pipe.test.x).shape == (len(pipe.test), 5)
     frame = pipe.forecasts(model, steps=5)
     np.testing.assert_allclose(frame["predicted"], frame["actual"], atol=1e-6)
     # Ten days from a five-output model: two blocks, the second from the first's output.
-    history = np.stack([_sine(200)[60 - 30 : 61]])  # origin: raw day 60
+    history = np.stack([sine(200)[60 - 30 : 61]])  # origin: raw day 60
     ten = recursive_forecast(
         model,
         history,
@@ -241,11 +186,11 @@ def test_direct_linear_model_predicts_every_step_of_a_linear_recurrence(transfor
         target="close",
         length=LENGTH,
     )
-    np.testing.assert_allclose(ten[0], _sine(71)[61:], atol=1e-6)
+    np.testing.assert_allclose(ten[0], sine(71)[61:], atol=1e-6)
 
 
 def test_direct_naive_repeats_the_last_value_for_every_step():
-    pipe = Pipeline(_sine(120), steps=3)
+    pipe = Pipeline(sine(120), steps=3)
     naive = NaiveForecaster()
     naive.fit(pipe.train, pipe.val)
     predicted = naive.predict(pipe.test.x)
@@ -255,7 +200,7 @@ def test_direct_naive_repeats_the_last_value_for_every_step():
 
 @pytest.mark.parametrize("name", ["naive", "linear", "gru"])
 def test_multi_output_models_save_and_load(tmp_path, name):
-    pipe = Pipeline(_sine(150), transform="difference", steps=4)
+    pipe = Pipeline(sine(150), transform="difference", steps=4)
     params = parse_params(
         {"train": {"max_epochs": 2, "batch_size": 32}, "models": {"gru": {"hidden_size": 4}}}
     )

@@ -66,6 +66,11 @@ class MultistepParams(Section):
     strategy: Literal["recursive", "direct"] = "recursive"
 
 
+class ForecastParams(Section):
+    model: str = "best"
+    days: PositiveInt = 20
+
+
 class TrainParams(Section):
     seed: int = 42
     batch_size: PositiveInt = 64
@@ -128,6 +133,7 @@ class Params(Section):
     window: WindowParams = WindowParams()
     target: TargetParams = TargetParams()
     multistep: MultistepParams = MultistepParams()
+    forecast: ForecastParams = ForecastParams()
     train: TrainParams = TrainParams()
     models: ModelsParams = ModelsParams()
     tracking: TrackingParams = TrackingParams()
@@ -139,6 +145,16 @@ class Params(Section):
                 f"window.horizon = {self.window.horizon} with multistep.steps = "
                 f"{self.multistep.steps}: multi-step forecasts cover days 1..steps after "
                 "each origin; set window.horizon to 1"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _forecast_model_is_trained(self) -> "Params":
+        choice = self.forecast.model
+        if choice != "best" and choice not in self.models.enabled:
+            raise ValueError(
+                f"forecast.model = {choice!r}: choose 'best' (lowest validation error) or a "
+                f"model in models.enabled ({', '.join(self.models.enabled)})"
             )
         return self
 

@@ -1,5 +1,7 @@
 """The comparison report: a leaderboard of every model on the same test targets."""
 
+import math
+from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
@@ -11,7 +13,22 @@ COLUMNS = {
     "r2": "R²",
     "mase": "MASE",
     "skill_vs_naive": "skill vs naive",
+    "directional_accuracy": "dir. acc.",
+    "dm_statistic": "DM",
+    "dm_p_better": "p (better than naive)",
 }
+# Significance level of the Diebold-Mariano tests the verdicts quote.
+ALPHA = 0.05
+
+
+def _cell(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.4g}"
+
+
+def _p_cell(value: float) -> str:
+    if math.isnan(value):
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
 def leaderboard(metrics: dict[str, dict[str, float]]) -> pd.DataFrame:
@@ -24,28 +41,41 @@ def _markdown_table(table: pd.DataFrame) -> str:
     header = "| rank | model | " + " | ".join(COLUMNS.values()) + " |"
     rule = "|---:|:---|" + "---:|" * len(COLUMNS)
     rows = [
-        f"| {rank} | {name} | " + " | ".join(f"{row[key]:.4g}" for key in COLUMNS) + " |"
+        f"| {rank} | {name} | "
+        + " | ".join((_p_cell if key == "dm_p_better" else _cell)(row[key]) for key in COLUMNS)
+        + " |"
         for rank, (name, row) in enumerate(table.iterrows(), start=1)
     ]
     return "\n".join([header, rule, *rows])
 
 
 def verdict(table: pd.DataFrame) -> str:
+    """One plain sentence on whether any model beats the naive forecast, and how surely."""
     contenders = table.drop(index="naive", errors="ignore")
-    winners = contenders[contenders["skill_vs_naive"] > 0]
-    if winners.empty:
-        return (
-            "**No model beats the naive forecast** (tomorrow = today) on RMSE over the test "
-            "split. On daily prices this is the common, honest outcome: the last price already "
-            "holds most of what the past can say about the next one."
+    significant = contenders[contenders["dm_p_better"] < ALPHA]
+    if significant.empty:
+        lower = contenders[contenders["skill_vs_naive"] > 0]
+        closer = (
+            f" {', '.join(lower.index)} {'has' if len(lower) == 1 else 'have'} a lower RMSE "
+            f"than naive on this test split (best skill "
+            f"{lower['skill_vs_naive'].max():.3g}), but by no more than chance gives."
+            if not lower.empty
+            else ""
         )
-    best = winners["skill_vs_naive"].idxmax()
+        return (
+            "**No model beats the naive forecast significantly** (tomorrow = today): no "
+            "Diebold-Mariano test of a model's squared errors against the naive forecast's "
+            f"gives p < {ALPHA:g}.{closer} On daily prices this is the common, honest outcome: "
+            "the last price already holds most of what the past can say about the next one."
+        )
+    best = significant["skill_vs_naive"].idxmax()
     return (
-        f"**{len(winners)} of {len(contenders)} models beat the naive forecast on RMSE**; "
-        f"the best, {best}, by a skill of {winners.loc[best, 'skill_vs_naive']:.3g} "
-        "(1 - RMSE / RMSE_naive). "
-        "A small skill on one test split is not evidence of a real edge: check it across "
-        "seeds and periods before trusting it."
+        f"**{len(significant)} of {len(contenders)} models beat the naive forecast "
+        f"significantly** (Diebold-Mariano, p < {ALPHA:g}); the best, {best}, by a skill of "
+        f"{significant.loc[best, 'skill_vs_naive']:.3g} (1 - RMSE / RMSE_naive, p = "
+        f"{significant.loc[best, 'dm_p_better']:.3g}). "
+        "A significant edge on one test period is not yet a lasting one: check it across "
+        "seeds and walk-forward folds before trusting it."
     )
 
 
@@ -65,8 +95,12 @@ def range_note(train_values: pd.Series, test_values: pd.Series) -> str:
 
 
 def comparison_markdown(
-    metrics: dict[str, dict[str, float]], context: dict[str, Any], figures: dict[str, str]
+    metrics: dict[str, dict[str, float]],
+    context: dict[str, Any],
+    figures: dict[str, str],
+    sections: Sequence[str] = (),
 ) -> str:
+    """The report; `sections` are extra markdown sections placed before the figures."""
     table = leaderboard(metrics)
     lines = [
         f"# seqcast: {context['ticker']} {context['target']}, {context['horizon']}-step-ahead "
@@ -88,6 +122,14 @@ def comparison_markdown(
         "split; skill vs naive is 1 - RMSE / RMSE_naive on the test targets (0: as good as "
         "naive, above 0: better).",
         "",
+        "dir. acc. is the share of forecasts whose change from the origin has the sign of the "
+        "actual change (the naive forecast predicts no change, so it scores about 0). DM is "
+        "the Diebold-Mariano statistic of the model's squared errors against the naive "
+        "forecast's, with the Harvey-Leybourne-Newbold small-sample correction (below 0: "
+        "the model's errors are smaller); p is its one-sided p-value for \"the model is more "
+        "accurate than naive\", from Student's t with n - 1 degrees of freedom.",
+        "",
+        *sections,
     ]
     for title, path in figures.items():
         lines += [f"## {title}", "", f"![{title}]({path})", ""]
@@ -98,3 +140,49 @@ def comparison_markdown(
         "",
     ]
     return "\n".join(lines)
+
+
+def per_step_section(rmse: pd.DataFrame, p_better: pd.DataFrame) -> str:
+    """RMSE and Diebold-Mariano p-value per forecast step (rows: models, columns: steps)."""
+
+    def table(values: pd.DataFrame, what: str, cell=_cell) -> list[str]:
+        steps = list(values.columns)
+        return [
+            f"| {what} | " + " | ".join(f"day {step}" for step in steps) + " |",
+            "|:---|" + "---:|" * len(steps),
+            *(
+                f"| {name} | " + " | ".join(cell(row[step]) for step in steps) + " |"
+                for name, row in values.iterrows()
+            ),
+        ]
+
+    significant = [
+        f"{name} on day {step}"
+        for name, row in p_better.drop(index="naive", errors="ignore").iterrows()
+        for step, p in row.items()
+        if p < ALPHA
+    ]
+    if significant:
+        finding = (
+            f"Significantly better than naive (p < {ALPHA:g}): {', '.join(significant)}. "
+            f"With {p_better.size} tests, about {ALPHA * p_better.size:.2g} would pass by "
+            "chance alone."
+        )
+    else:
+        finding = f"No model beats the naive forecast significantly (p < {ALPHA:g}) on any day."
+    return "\n".join(
+        [
+            "## Error by forecast step",
+            "",
+            "Each step's errors are on its own targets: day k is the k-th trading day after "
+            "the origin. The Diebold-Mariano test of day k allows for the k - 1 days by which "
+            "consecutive k-day forecasts overlap.",
+            "",
+            *table(rmse, "RMSE"),
+            "",
+            *table(p_better, "p (better than naive)", _p_cell),
+            "",
+            finding,
+            "",
+        ]
+    )
