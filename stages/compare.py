@@ -12,9 +12,10 @@ from pathlib import Path
 import pandas as pd
 
 from seqcast import atomic, plots, stage
+from seqcast.backtest import summarise_folds
 from seqcast.html_report import render_html
 from seqcast.params import RECURRENT_MODELS, load_params
-from seqcast.report import comparison_markdown, per_step_section, range_note
+from seqcast.report import backtest_section, comparison_markdown, per_step_section, range_note
 from seqcast.significance import against_naive_by_step
 
 HISTORY_DAYS = 120  # pre-test history shown in the forecast figure
@@ -31,6 +32,8 @@ def main() -> None:
     parser.add_argument("--html", required=True, help="self-contained HTML copy of the report")
     parser.add_argument("--per-step", required=True, help="metrics per model and step (JSON)")
     parser.add_argument("--significance", required=True, help="DM tests vs naive (JSON)")
+    parser.add_argument("--backtest", required=True, help="directory of backtest@ outputs")
+    parser.add_argument("--backtest-metrics", required=True, help="walk-forward summary (JSON)")
     parser.add_argument("--figures", required=True, help="directory for the report's figures")
     args = parser.parse_args()
     params = load_params()
@@ -102,9 +105,27 @@ def main() -> None:
         **{f"{split}_{edge}": ranges[split][edge] for split in ranges for edge in ("start", "end")},
     }
     per_step_figure = (Path(args.figures) / "per_step.png").relative_to(report_dir).as_posix()
+    b = params.backtest
+    origins = b.origins
+    per_fold = {
+        model: {
+            o: json.loads((Path(args.backtest) / o / model / "metrics.json").read_text())
+            for o in origins
+        }
+        for model in b.models
+    }
+    backtest = {m: {"folds": f, **summarise_folds(f)} for m, f in per_fold.items()}
+    window = "all days before" if b.scheme == "expanding" else f"the {b.train_days} days before"
+    settings = (
+        f"{len(origins)} folds ({b.scheme} window): each retrains every model from scratch "
+        f"on {window} its {b.val_days} validation days, which end on the origin, with a "
+        f"scaler fit on its own training days only, and is scored on the next {b.test_days} "
+        "trading days (step 1), the naive forecast included."
+    )
     sections = [
         per_step_section(rmse_by_step, p_by_step)
-        + f"\n![Error by forecast step]({per_step_figure})\n"
+        + f"\n![Error by forecast step]({per_step_figure})\n",
+        backtest_section(per_fold, backtest, settings),
     ]
     markdown = comparison_markdown(leaderboard, context, figure_links, sections)
     title = f"seqcast: {params.data.ticker} {params.data.target} model comparison"
@@ -113,6 +134,7 @@ def main() -> None:
     atomic.write_text(args.html, html)
     atomic.write_json(args.metrics, metrics)
     atomic.write_json(args.per_step, per_step)
+    atomic.write_json(args.backtest_metrics, backtest)
     atomic.write_json(
         args.significance,
         {n: {str(k): t.to_dict() for k, t in tests[n].items()} for n in names if n != "naive"},

@@ -16,8 +16,7 @@ import pandas as pd
 from seqcast import atomic, stage
 from seqcast.params import load_params
 from seqcast.scaling import scaler_from_dict
-from seqcast.transforms import encode_windows, fit_coder, window_prices
-from seqcast.windows import make_windows
+from seqcast.transforms import model_windows
 
 TARGET_FILE = "target.json"
 
@@ -31,20 +30,21 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     w, target = params.window, params.data.target
-    direct = params.multistep.strategy == "direct" and params.multistep.steps > 1
 
     scaled = pd.read_parquet(args.scaled)
     levels = pd.read_parquet(args.split)[target]
     scaler = scaler_from_dict(json.loads(Path(args.scaler).read_text()))
-    windows = make_windows(scaled, target, w.length, w.horizon)
-    if direct:
-        per_step = make_windows(scaled, target, w.length, w.horizon, params.multistep.steps)
-        windows = {"train": per_step["train"], "val": per_step["val"], "test": windows["test"]}
-    train = windows["train"]
-    coder = fit_coder(
-        params.target.transform, scaler, train.target_index, *window_prices(train, levels)
+    windows, coder = model_windows(
+        scaled,
+        levels,
+        scaler,
+        target=target,
+        length=w.length,
+        horizon=w.horizon,
+        steps=params.multistep.steps,
+        direct=params.multistep.strategy == "direct",
+        transform=params.target.transform,
     )
-    windows = {split: encode_windows(v, coder, levels) for split, v in windows.items()}
 
     with atomic.atomic_dir(args.out) as tmp:
         for split, split_windows in windows.items():

@@ -4,11 +4,19 @@ The whole file is validated at load, so a wrong key or value fails the first sta
 that runs, with a message naming the key, the value and what is allowed.
 """
 
+import datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
 
 from seqcast.errors import SeqcastError
 
@@ -69,6 +77,47 @@ class MultistepParams(Section):
 class ForecastParams(Section):
     model: str = "best"
     days: PositiveInt = 20
+
+
+def _iso_date(value: Any) -> Any:
+    """A date written YYYY-MM-DD, quoted or not, kept as that string (DVC's stage names)."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"backtest.origins: {value!r} is not a date YYYY-MM-DD") from None
+    return value
+
+
+IsoDate = Annotated[str, BeforeValidator(_iso_date)]
+
+
+class BacktestParams(Section):
+    origins: list[IsoDate] = ["2011-09-30", "2012-03-30", "2012-09-28"]
+    models: list[str] = ["naive", "linear"]
+    scheme: Literal["expanding", "sliding"] = "expanding"
+    train_days: PositiveInt = 1500
+    val_days: PositiveInt = 250
+    test_days: PositiveInt = 100
+
+    @model_validator(mode="after")
+    def _known_models_and_ordered_origins(self) -> "BacktestParams":
+        for name in self.models:
+            if name not in MODEL_NAMES:
+                raise ValueError(
+                    f"backtest.models contains {name!r}: not a known model; "
+                    f"choose from {', '.join(MODEL_NAMES)}"
+                )
+        if not self.origins or not self.models:
+            raise ValueError(
+                "backtest.origins and backtest.models: list at least one of each; the "
+                "comparison report summarises the walk-forward backtest"
+            )
+        if sorted(set(self.origins)) != self.origins:
+            raise ValueError(f"backtest.origins = {self.origins}: list each date once, in order")
+        return self
 
 
 class TrainParams(Section):
@@ -134,6 +183,7 @@ class Params(Section):
     target: TargetParams = TargetParams()
     multistep: MultistepParams = MultistepParams()
     forecast: ForecastParams = ForecastParams()
+    backtest: BacktestParams = BacktestParams()
     train: TrainParams = TrainParams()
     models: ModelsParams = ModelsParams()
     tracking: TrackingParams = TrackingParams()
