@@ -12,10 +12,16 @@ from pathlib import Path
 import pandas as pd
 
 from seqcast import atomic, plots, stage
-from seqcast.backtest import summarise_folds
+from seqcast.evaluation import mean_and_spread
 from seqcast.html_report import render_html
 from seqcast.params import RECURRENT_MODELS, load_params
-from seqcast.report import backtest_section, comparison_markdown, per_step_section, range_note
+from seqcast.report import (
+    backtest_section,
+    comparison_markdown,
+    per_step_section,
+    range_note,
+    seeds_section,
+)
 from seqcast.significance import against_naive_by_step
 
 HISTORY_DAYS = 120  # pre-test history shown in the forecast figure
@@ -34,6 +40,7 @@ def main() -> None:
     parser.add_argument("--significance", required=True, help="DM tests vs naive (JSON)")
     parser.add_argument("--backtest", required=True, help="directory of backtest@ outputs")
     parser.add_argument("--backtest-metrics", required=True, help="walk-forward summary (JSON)")
+    parser.add_argument("--seeds", required=True, help="metrics over training seeds (JSON)")
     parser.add_argument("--figures", required=True, help="directory for the report's figures")
     args = parser.parse_args()
     params = load_params()
@@ -101,7 +108,10 @@ def main() -> None:
         "horizon": params.window.horizon,
         "n_targets": len(actual),
         "experiment": params.tracking.experiment,
-        "range_note": range_note(table.loc[table["split"] == "train", params.data.target], actual),
+        # Only a model of the level is bound to the training range; changes are not.
+        "range_note": range_note(table.loc[table["split"] == "train", params.data.target], actual)
+        if params.target.transform == "level"
+        else "",
         **{f"{split}_{edge}": ranges[split][edge] for split in ranges for edge in ("start", "end")},
     }
     per_step_figure = (Path(args.figures) / "per_step.png").relative_to(report_dir).as_posix()
@@ -114,7 +124,7 @@ def main() -> None:
         }
         for model in b.models
     }
-    backtest = {m: {"folds": f, **summarise_folds(f)} for m, f in per_fold.items()}
+    backtest = {m: {"folds": f, **mean_and_spread(f)} for m, f in per_fold.items()}
     window = "all days before" if b.scheme == "expanding" else f"the {b.train_days} days before"
     settings = (
         f"{len(origins)} folds ({b.scheme} window): each retrains every model from scratch "
@@ -127,6 +137,10 @@ def main() -> None:
         + f"\n![Error by forecast step]({per_step_figure})\n",
         backtest_section(per_fold, backtest, settings),
     ]
+    seed_runs = {n: json.loads((evaluations / n / "seeds.json").read_text()) for n in names}
+    seeds = {n: {"seeds": runs, **mean_and_spread(runs)} for n, runs in seed_runs.items()}
+    if params.seeds.count > 1:
+        sections.append(seeds_section(seeds, params.seed_list()))
     markdown = comparison_markdown(leaderboard, context, figure_links, sections)
     title = f"seqcast: {params.data.ticker} {params.data.target} model comparison"
     html = render_html(markdown, report_dir, title)
@@ -135,6 +149,7 @@ def main() -> None:
     atomic.write_json(args.metrics, metrics)
     atomic.write_json(args.per_step, per_step)
     atomic.write_json(args.backtest_metrics, backtest)
+    atomic.write_json(args.seeds, seeds)
     atomic.write_json(
         args.significance,
         {n: {str(k): t.to_dict() for k, t in tests[n].items()} for n in names if n != "naive"},

@@ -51,6 +51,20 @@ def main() -> None:
     # The headline metrics are those of the first step, over every test origin.
     metrics = by_step[min(by_step)]
     first_step = predictions[predictions["step"] == min(by_step)]
+    # The same model trained with the extra seeds of seeds.count, if any (train@model).
+    seed_metrics = {str(params.train.seed): metrics}
+    for directory in sorted((model_dir / "seeds").glob("*"), key=lambda p: int(p.name)):
+        seeded = forecasts_by_step(
+            load_model(directory),
+            test,
+            table,
+            coder=coder,
+            scaler=scaler,
+            target=target,
+            horizon=params.window.horizon,
+            steps=params.multistep.steps,
+        )
+        seed_metrics[directory.name] = score_by_step(seeded, table, target)[min(by_step)]
     history = json.loads((model_dir / "history.json").read_text())
     recurrent = args.model in RECURRENT_MODELS
 
@@ -58,6 +72,7 @@ def main() -> None:
         out = Path(tmp)
         atomic.write_json(out / "metrics.json", rounded(metrics))
         atomic.write_json(out / "per_step.json", {k: rounded(v) for k, v in by_step.items()})
+        atomic.write_json(out / "seeds.json", {k: rounded(v) for k, v in seed_metrics.items()})
         predictions.to_csv(out / "predictions.csv", date_format="%Y-%m-%d", float_format="%.6f")
         before = table.loc[table.index < first_step.index[0], target].iloc[-HISTORY_DAYS:]
         plots.forecast_figure(

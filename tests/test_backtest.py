@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcast.backtest import fold_table, run_fold, summarise_folds
+from seqcast.backtest import fold_table, run_fold
 from seqcast.errors import SeqcastError
+from seqcast.evaluation import mean_and_spread
 from seqcast.features import make_features
 from seqcast.params import parse_params
 
@@ -106,13 +107,13 @@ def test_fold_predictions_are_scored_on_the_folds_test_block(features):
     assert result.metrics_by_step[1]["skill_vs_naive"] == pytest.approx(0, abs=1e-12)
 
 
-def test_summary_is_the_mean_and_sample_standard_deviation_across_folds():
+def test_mean_and_spread_across_folds_is_the_mean_and_sample_standard_deviation():
     folds = {"a": {"rmse": 1.0, "skill_vs_naive": -0.1}, "b": {"rmse": 3.0, "skill_vs_naive": 0.3}}
-    summary = summarise_folds(folds)
+    summary = mean_and_spread(folds)
     assert summary["mean"] == pytest.approx({"rmse": 2.0, "skill_vs_naive": 0.1})
     # sqrt(((1 - 2)² + (3 - 2)²) / (2 - 1)) = sqrt(2); sqrt((0.2² + 0.2²) / 1)
     assert summary["std"] == pytest.approx({"rmse": 2**0.5, "skill_vs_naive": 0.08**0.5})
-    single = summarise_folds({"a": {"rmse": 1.0}})
+    single = mean_and_spread({"a": {"rmse": 1.0}})
     assert single["std"] == {"rmse": 0.0}
 
 

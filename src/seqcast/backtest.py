@@ -101,10 +101,3 @@ def run_fold(table: pd.DataFrame, model_name: str, params: Params) -> FoldResult
     return FoldResult(
         predictions, score_by_step(predictions, table, target), scaler, model, history
     )
-
-
-def summarise_folds(per_fold: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Mean and spread (sample standard deviation; 0 for a single fold) of each metric."""
-    frame = pd.DataFrame.from_dict(per_fold, orient="index")  # rows: folds
-    spread = frame.std(ddof=1) if len(frame) > 1 else frame.std(ddof=0)
-    return {"mean": frame.mean().to_dict(), "std": spread.to_dict()}

@@ -53,3 +53,11 @@ def score_by_step(
 def rounded(metrics: dict[str, float], digits: int = 6) -> dict[str, float]:
     """Metrics to `digits` significant digits: what reports show and CI compares."""
     return {key: float(f"{value:.{digits}g}") for key, value in metrics.items()}
+
+
+def mean_and_spread(runs: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Mean and spread (sample standard deviation; 0 for one run) of each metric over runs
+    such as walk-forward folds or training seeds."""
+    frame = pd.DataFrame.from_dict(runs, orient="index")  # rows: runs
+    spread = frame.std(ddof=1) if len(frame) > 1 else frame.std(ddof=0)
+    return {"mean": frame.mean().to_dict(), "std": spread.to_dict()}

@@ -120,6 +120,10 @@ class BacktestParams(Section):
         return self
 
 
+class SeedsParams(Section):
+    count: PositiveInt = 1
+
+
 class TrainParams(Section):
     seed: int = 42
     batch_size: PositiveInt = 64
@@ -184,6 +188,7 @@ class Params(Section):
     multistep: MultistepParams = MultistepParams()
     forecast: ForecastParams = ForecastParams()
     backtest: BacktestParams = BacktestParams()
+    seeds: SeedsParams = SeedsParams()
     train: TrainParams = TrainParams()
     models: ModelsParams = ModelsParams()
     tracking: TrackingParams = TrackingParams()
@@ -210,6 +215,13 @@ class Params(Section):
 
     def model_params(self, name: str) -> BaseModel:
         return getattr(self.models, name)
+
+    def seed_list(self) -> list[int]:
+        """train.seed first, then the extra seeds of seeds.count: seed + 1, seed + 2, ..."""
+        return [self.train.seed + k for k in range(self.seeds.count)]
+
+    def with_seed(self, seed: int) -> "Params":
+        return self.model_copy(update={"train": self.train.model_copy(update={"seed": seed})})
 
 
 def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:

@@ -230,3 +230,33 @@ def backtest_section(
         "",
     ]
     return "\n".join(lines)
+
+
+def seeds_section(summary: dict[str, dict[str, dict[str, float]]], seeds: list[int]) -> str:
+    """Each model's step-1 metrics over training seeds: mean, spread and range.
+
+    summary: model -> {"seeds": {seed: metrics}, "mean": {...}, "std": {...}}.
+    """
+    lines = [
+        "## Seed spread",
+        "",
+        f"Every model trained with {len(seeds)} seeds ({', '.join(map(str, seeds))}); the "
+        "leaderboard shows the first. The naive and linear models do not depend on the seed.",
+        "",
+        "| model | RMSE mean ± sd | RMSE min .. max | skill mean ± sd |",
+        "|:---|---:|---:|---:|",
+    ]
+    for name, runs in summary.items():
+        rmse = [m["rmse"] for m in runs["seeds"].values()]
+        mean, std = runs["mean"], runs["std"]
+        lines.append(
+            f"| {name} | {mean['rmse']:.4g} ± {std['rmse']:.2g} | {min(rmse):.4g} .. "
+            f"{max(rmse):.4g} | {mean['skill_vs_naive']:.3g} ± {std['skill_vs_naive']:.2g} |"
+        )
+    lines += [
+        "",
+        "Two models whose RMSEs differ by less than their seed spreads cannot be told apart "
+        "by this test split: the difference may be the luck of the initial weights.",
+        "",
+    ]
+    return "\n".join(lines)
