@@ -7,10 +7,12 @@ from pathlib import Path
 import pandas as pd
 
 from seqcast import atomic, inspection, plots, stage, tracking
-from seqcast.evaluation import predict_test, rounded, score
+from seqcast.evaluation import rounded, score_by_step
 from seqcast.models import load_model
+from seqcast.multistep import forecasts_by_step
 from seqcast.params import NETWORK_MODELS, RECURRENT_MODELS, load_params
 from seqcast.scaling import scaler_from_dict
+from seqcast.transforms import TargetCoder
 from seqcast.windows import Windows
 
 HISTORY_DAYS = 120  # how much pre-test history the figure shows
@@ -20,7 +22,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("model", help="model name, one of models.enabled")
     parser.add_argument("--model-dir", required=True, help="saved model (train@model's output)")
-    parser.add_argument("--windows", required=True, help="directory with test.npz")
+    parser.add_argument("--windows", required=True, help="directory with test.npz, target.json")
     parser.add_argument("--split", required=True, help="unscaled table with split column")
     parser.add_argument("--scaler", required=True, help="fitted scaler state (JSON)")
     parser.add_argument("--raw", required=True, help="raw prices, hashed for lineage")
@@ -33,21 +35,50 @@ def main() -> None:
     model = load_model(model_dir)
     test = Windows.load(Path(args.windows) / "test.npz")
     table = pd.read_parquet(args.split)
+    coder = TargetCoder.from_dict(json.loads((Path(args.windows) / "target.json").read_text()))
     scaler = scaler_from_dict(json.loads(Path(args.scaler).read_text()))
-    predictions = predict_test(model, test, table, scaler, target)
-    metrics = score(predictions, table, target)
+    predictions = forecasts_by_step(
+        model,
+        test,
+        table,
+        coder=coder,
+        scaler=scaler,
+        target=target,
+        horizon=params.window.horizon,
+        steps=params.multistep.steps,
+    )
+    by_step = score_by_step(predictions, table, target)
+    # The headline metrics are those of the first step, over every test origin.
+    metrics = by_step[min(by_step)]
+    first_step = predictions[predictions["step"] == min(by_step)]
+    # The same model trained with the extra seeds of seeds.count, if any (train@model).
+    seed_metrics = {str(params.train.seed): metrics}
+    for directory in sorted((model_dir / "seeds").glob("*"), key=lambda p: int(p.name)):
+        seeded = forecasts_by_step(
+            load_model(directory),
+            test,
+            table,
+            coder=coder,
+            scaler=scaler,
+            target=target,
+            horizon=params.window.horizon,
+            steps=params.multistep.steps,
+        )
+        seed_metrics[directory.name] = score_by_step(seeded, table, target)[min(by_step)]
     history = json.loads((model_dir / "history.json").read_text())
     recurrent = args.model in RECURRENT_MODELS
 
     with atomic.atomic_dir(args.out) as tmp:
         out = Path(tmp)
         atomic.write_json(out / "metrics.json", rounded(metrics))
+        atomic.write_json(out / "per_step.json", {k: rounded(v) for k, v in by_step.items()})
+        atomic.write_json(out / "seeds.json", {k: rounded(v) for k, v in seed_metrics.items()})
         predictions.to_csv(out / "predictions.csv", date_format="%Y-%m-%d", float_format="%.6f")
-        before = table.loc[table.index < predictions.index[0], target].iloc[-HISTORY_DAYS:]
+        before = table.loc[table.index < first_step.index[0], target].iloc[-HISTORY_DAYS:]
         plots.forecast_figure(
             before,
-            predictions["actual"],
-            {args.model: predictions["predicted"]},
+            first_step["actual"],
+            {args.model: first_step["predicted"]},
             f"{params.data.ticker} {target}: {args.model} on the test split",
             out / "forecast.png",
         )

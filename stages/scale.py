@@ -6,7 +6,7 @@ import pandas as pd
 
 from seqcast import atomic, stage
 from seqcast.params import load_params
-from seqcast.scaling import make_scaler
+from seqcast.scaling import scale_split_table
 
 
 def main() -> None:
@@ -18,14 +18,11 @@ def main() -> None:
     method = load_params().scale.method
 
     table = pd.read_parquet(args.split)
-    features = table.drop(columns="split")
-    scaler = make_scaler(method).fit(features[table["split"] == "train"].to_numpy())
-    scaled = features.copy()
-    scaled[:] = scaler.transform(features.to_numpy())
-    scaled["split"] = table["split"]
+    scaled, scaler = scale_split_table(table, method)
 
     atomic.write_with(args.out, scaled.to_parquet)
-    atomic.write_json(args.state, {"columns": list(features.columns), **scaler.to_dict()})
+    columns = [c for c in table.columns if c != "split"]
+    atomic.write_json(args.state, {"columns": columns, **scaler.to_dict()})
     print(f"scale: {method} scaler fit on {int((table['split'] == 'train').sum())} training rows")
 
 

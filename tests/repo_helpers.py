@@ -68,7 +68,9 @@ def commit(repo: Path, message: str) -> None:
 
 def copy_repository(dest: Path) -> Path:
     sandbox.copy_worktree(ROOT, dest)
-    for path in ("reports/comparison.md", "reports/metrics.json", "reports/figures", "dvc.lock"):
+    generated = ("comparison.md", "comparison.html", "metrics.json", "figures", "forecast")
+    generated += ("backtest.json", "seeds.json", "per_step.json", "significance.json")
+    for path in ("dvc.lock", *(f"reports/{name}" for name in generated)):
         target = dest / path
         shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)
     subprocess.run(["git", "init", "-q"], cwd=dest, check=True)

@@ -10,6 +10,7 @@ from seqcast import metrics
 from seqcast.evaluation import predict_test, rounded, score
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
 from seqcast.scaling import scaler_from_dict
+from seqcast.transforms import TargetCoder, fit_coder
 from seqcast.windows import make_windows
 
 # Errors y_true - y_pred: -1, 0, 1, -2.
@@ -58,10 +59,32 @@ def test_skill(model_rmse, naive_rmse, expected):
     assert metrics.skill(model_rmse, naive_rmse) == expected
 
 
-def test_forecast_metrics_combines_all_six():
+def test_directional_accuracy_counts_matching_signs_of_the_change():
+    origin = np.array([10.0, 10.0, 10.0, 10.0, 10.0])
+    actual = np.array([11.0, 9.0, 12.0, 10.0, 8.0])  # up, down, up, flat, down
+    predicted = np.array([10.5, 9.5, 9.0, 10.0, 10.0])  # up, down, down, flat, flat
+    # right: 1st, 2nd, 4th (flat = flat); wrong: 3rd, 5th
+    assert metrics.directional_accuracy(actual, predicted, origin) == 3 / 5
+    # The naive forecast (no change) is right only on the flat day.
+    assert metrics.directional_accuracy(actual, origin, origin) == 1 / 5
+    # Rounding noise from unscaling (a few units in the last digit) is no change either.
+    noisy = origin * (1 + np.array([1, -1, 2, -2, 0]) * 1e-15)
+    assert metrics.directional_accuracy(actual, noisy, origin) == 1 / 5
+    assert metrics.directional_accuracy(actual, origin + 1e-6, origin) == 2 / 5
+
+
+def test_forecast_metrics_combines_all_seven():
     y_naive = np.array([0.0, 2.0, 2.0, 4.0])  # errors 1, 0, 2, 4: rmse sqrt(21 / 4)
     result = metrics.forecast_metrics(Y_TRUE, Y_PRED, y_naive, 7 / 3)
-    assert list(result) == ["mae", "rmse", "mape", "r2", "mase", "skill_vs_naive"]
+    assert list(result) == [
+        "mae",
+        "rmse",
+        "mape",
+        "r2",
+        "mase",
+        "skill_vs_naive",
+        "directional_accuracy",
+    ]
     expected = {
         "mae": 1.0,
         "rmse": math.sqrt(1.5),
@@ -69,6 +92,8 @@ def test_forecast_metrics_combines_all_six():
         "r2": 1 - 6 / 28.75,
         "mase": 3 / 7,
         "skill_vs_naive": 1 - math.sqrt(1.5 / 5.25),
+        # changes from the origin: actual 1, 0, 2, 4; predicted 2, 0, 1, 6: all signs agree
+        "directional_accuracy": 1.0,
     }
     assert result == pytest.approx(expected, rel=1e-14)
     assert all(isinstance(value, float) for value in result.values())
@@ -111,16 +136,14 @@ def table() -> pd.DataFrame:
     return frame
 
 
-IDENTITY = {"method": "minmax", "offset": [0.0, 0.0], "scale": [1.0, 1.0]}
+IDENTITY = TargetCoder("level", level_offset=0.0, level_scale=1.0)
 
 
 def test_naive_model_evaluation_matches_hand_computed_numbers(table):
     windows = make_windows(table, "close", 2, 1)  # identity scaling: scaled table == table
     model = NaiveForecaster()
     model.fit(windows["train"], windows["val"])
-    predictions = predict_test(
-        model, windows["test"], table, scaler_from_dict(IDENTITY), target="close"
-    )
+    predictions = predict_test(model, windows["test"], table, IDENTITY, target="close")
 
     dates = table.index
     assert predictions.index.equals(pd.DatetimeIndex(dates[6:8], name="date"))
@@ -138,6 +161,7 @@ def test_naive_model_evaluation_matches_hand_computed_numbers(table):
         "r2": 1 - 13 / 4.5,  # mean 17.5: total 1.5² + 1.5² = 4.5
         "mase": 2.5 / (4 / 3),
         "skill_vs_naive": 0.0,
+        "directional_accuracy": 0.0,  # both days moved; the naive forecast never does
     }
     assert result == pytest.approx(expected, rel=1e-14)
     assert result["skill_vs_naive"] == 0.0  # exactly, not approximately
@@ -154,7 +178,8 @@ def test_predict_test_unscales_only_the_target_column(table):
     model.coef_ = np.zeros(4)
     model.intercept_ = 3.0  # scaled 3.0 -> 3 * 2 + 10 = 16 in price units
 
-    predictions = predict_test(model, windows["test"], table, scaler, "close")
+    coder = fit_coder("level", scaler, 0, np.array([]), np.array([]))
+    predictions = predict_test(model, windows["test"], table, coder, "close")
     assert predictions["actual"].tolist() == [16.0, 19.0]
     assert predictions["predicted"].tolist() == [16.0, 16.0]
     assert predictions["naive"].tolist() == [14.0, 16.0]
@@ -170,7 +195,7 @@ def test_predict_test_unscales_only_the_target_column(table):
 def test_naive_reference_is_the_value_at_the_origin_for_longer_horizons(table):
     windows = make_windows(table, "close", 2, 2)
     model = NaiveForecaster(target_index=0)
-    predictions = predict_test(model, windows["test"], table, scaler_from_dict(IDENTITY), "close")
+    predictions = predict_test(model, windows["test"], table, IDENTITY, "close")
     # Targets rows 6, 7; origins rows 4, 5.
     assert predictions["origin_date"].tolist() == list(table.index[4:6])
     assert predictions["naive"].tolist() == [15.0, 14.0]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
+from browser import MISSING, binaries, headless_chromium, probe_report
 from repo_helpers import run, write_params
 
 MODELS = ["naive", "linear", "rnn", "lstm", "gru", "numpy_rnn", "numpy_lstm", "numpy_gru"]
@@ -33,8 +34,12 @@ def test_every_stage_writes_its_outputs(repo):
         "data/scaled/scaler.json",
         "data/windows/test.npz",
         "reports/comparison.md",
+        "reports/comparison.html",
         "reports/metrics.json",
+        "reports/per_step.json",
+        "reports/significance.json",
         "reports/figures/forecasts.png",
+        "reports/figures/per_step.png",
         "reports/figures/loss.png",
         *(f"data/models/{m}/config.json" for m in MODELS),
         *(f"reports/models/{m}/predictions.csv" for m in MODELS),
@@ -44,10 +49,12 @@ def test_every_stage_writes_its_outputs(repo):
 
 def test_every_model_is_scored_on_the_same_test_targets(repo):
     ranges = json.loads((repo / "data/split/ranges.json").read_text())
-    predictions = {
+    frames = {
         m: pd.read_csv(repo / f"reports/models/{m}/predictions.csv", parse_dates=["date"])
         for m in MODELS
     }
+    # Step 1 (the leaderboard's): one target per test day.
+    predictions = {m: f[f["step"] == 1].reset_index(drop=True) for m, f in frames.items()}
     reference = predictions["naive"]
     assert len(reference) == ranges["test"]["rows"]
     assert reference["date"].iloc[0].strftime("%Y-%m-%d") == ranges["test"]["start"]
@@ -69,14 +76,80 @@ def test_report_ranks_every_model_and_metrics_json_matches(repo):
         assert metrics[name] == json.loads(
             (repo / f"reports/models/{name}/metrics.json").read_text()
         )
-        assert set(metrics[name]) == {"mae", "rmse", "mape", "r2", "mase", "skill_vs_naive"}
+        assert set(metrics[name]) == {
+            "mae",
+            "rmse",
+            "mape",
+            "r2",
+            "mase",
+            "skill_vs_naive",
+            "directional_accuracy",
+        }
     report = (repo / "reports/comparison.md").read_text()
     ranked = sorted(MODELS, key=lambda m: metrics[m]["rmse"])
-    rows = [line for line in report.splitlines() if line.startswith("| ") and "model" not in line]
+    board = report.split("## Leaderboard")[1].split("\n## ")[0]
+    rows = [line for line in board.splitlines() if line.startswith("| ") and "model" not in line]
     assert [row.split("|")[2].strip() for row in rows] == ranked
     assert "figures/forecasts.png" in report
     shown = run(repo, "dvc", "metrics", "show", "--json")
     assert shown.returncode == 0 and "skill_vs_naive" in shown.stdout
+
+
+def test_multi_step_forecasts_are_dated_and_scored_per_step(repo):
+    table = pd.read_parquet(repo / "data/split/split.parquet")
+    steps = yaml.safe_load((repo / "params.yaml").read_text())["multistep"]["steps"]
+    for name in MODELS:
+        frame = pd.read_csv(
+            repo / f"reports/models/{name}/predictions.csv", parse_dates=["date", "origin_date"]
+        )
+        assert sorted(set(frame["step"])) == list(range(1, steps + 1))
+        target_rows = table.index.get_indexer(frame["date"])
+        assert (target_rows - table.index.get_indexer(frame["origin_date"]) == frame["step"]).all()
+        per_step = json.loads((repo / f"reports/models/{name}/per_step.json").read_text())
+        assert list(per_step) == [str(k) for k in range(1, steps + 1)]
+        headline = json.loads((repo / f"reports/models/{name}/metrics.json").read_text())
+        assert per_step["1"] == headline
+
+
+def test_report_significance_and_html(repo, tmp_path):
+    significance = json.loads((repo / "reports/significance.json").read_text())
+    steps = yaml.safe_load((repo / "params.yaml").read_text())["multistep"]["steps"]
+    assert sorted(significance) == sorted(m for m in MODELS if m != "naive")
+    for tests in significance.values():
+        assert [int(k) for k in tests] == list(range(1, steps + 1))
+        assert all(t["horizon"] == int(k) for k, t in tests.items())
+    report = (repo / "reports/comparison.md").read_text()
+    assert "## Error by forecast step" in report and "figures/per_step.png" in report
+    if binaries() is None:
+        pytest.skip(MISSING)
+    with headless_chromium(tmp_path) as browser:
+        page = probe_report(browser, repo / "reports/comparison.html")
+    metrics = json.loads((repo / "reports/metrics.json").read_text())
+    assert page["leaderboard"] == sorted(MODELS, key=lambda m: metrics[m]["rmse"])
+    assert [image["alt"] for image in page["images"]] == [
+        "Error by forecast step",
+        "Forecasts against actual prices",
+        "Training curves",
+    ]
+    assert all(i["complete"] and i["naturalWidth"] > 300 for i in page["images"])
+    assert page["fetched"] == []
+
+
+def test_forecast_past_the_last_date_by_the_best_model_on_validation(repo):
+    summary = json.loads((repo / "reports/forecast/forecast.json").read_text())
+    scores = summary["validation_rmse"]
+    assert list(scores) == MODELS
+    assert summary["model"] == min(scores, key=scores.get)
+    assert summary["method"] == "recursive"
+    forecast = pd.read_csv(repo / "reports/forecast/forecast.csv", parse_dates=["date"])
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    assert list(forecast.columns) == ["date", "step", "recursive_forecast"]
+    assert len(forecast) == params["forecast"]["days"]
+    last = pd.read_parquet(repo / "data/split/split.parquet").index[-1]
+    assert summary["last_observed_date"] == last.strftime("%Y-%m-%d")
+    expected = pd.bdate_range(last + pd.offsets.BDay(1), periods=len(forecast))
+    assert forecast["date"].tolist() == expected.tolist()
+    assert (repo / "reports/forecast/forecast.png").is_file()
 
 
 def test_mlflow_has_one_run_per_model_with_lineage(repo):
@@ -156,7 +229,64 @@ def test_changing_one_model_reruns_only_its_stages(repo, name, change):
         result = run(repo, "dvc", "repro")
         assert result.returncode == 0, result.stderr
         ran = {line.split("'")[1] for line in result.stdout.splitlines() if "Running stage" in line}
-        assert ran == {f"train@{name}", f"evaluate@{name}", "compare"}
+        # The forecast reruns too: the best model on validation may have changed.
+        assert ran == {f"train@{name}", f"evaluate@{name}", "compare", "forecast"}
+    finally:
+        write_params(repo, {})
+        run(repo, "dvc", "checkout", "-q")
+
+
+def test_adding_a_backtest_origin_trains_only_the_new_folds(repo):
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    origins = params["backtest"]["origins"]
+    write_params(repo, {"backtest": {"origins": [*origins, "2012-06-29"]}})
+    try:
+        result = run(repo, "dvc", "repro")
+        assert result.returncode == 0, result.stderr
+        ran = {line.split("'")[1] for line in result.stdout.splitlines() if "Running stage" in line}
+        new = {f"backtest@2012-06-29-{m}" for m in params["backtest"]["models"]}
+        assert ran == {*new, "compare"}
+        summary = json.loads((repo / "reports/backtest.json").read_text())
+        assert list(summary["naive"]["folds"]) == [*origins, "2012-06-29"]
+    finally:
+        write_params(repo, {})
+        run(repo, "dvc", "checkout", "-q")
+
+
+def test_backtest_folds_and_their_summary(repo):
+    params = yaml.safe_load((repo / "params.yaml").read_text())["backtest"]
+    summary = json.loads((repo / "reports/backtest.json").read_text())
+    assert list(summary) == params["models"]
+    for model in params["models"]:
+        rmse = []
+        for origin in params["origins"]:
+            fold = repo / f"data/backtest/{origin}/{model}"
+            blocks = json.loads((fold / "fold.json").read_text())
+            assert blocks["val"]["end"] <= origin < blocks["test"]["start"]
+            assert blocks["test"]["rows"] == params["test_days"]
+            metrics = json.loads((fold / "metrics.json").read_text())
+            assert summary[model]["folds"][origin] == metrics
+            rmse.append(metrics["rmse"])
+        assert summary[model]["mean"]["rmse"] == pytest.approx(sum(rmse) / len(rmse))
+    assert "## Walk-forward backtest" in (repo / "reports/comparison.md").read_text()
+
+
+def test_seeds_give_each_model_a_mean_and_spread(repo):
+    write_params(repo, {"models": {"enabled": ["naive", "gru"]}, "seeds": {"count": 2}})
+    try:
+        result = run(repo, "dvc", "repro")
+        assert result.returncode == 0, result.stderr
+        assert (repo / "data/models/gru/seeds/43/weights.pt").is_file()
+        summary = json.loads((repo / "reports/seeds.json").read_text())
+        metrics = json.loads((repo / "reports/metrics.json").read_text())
+        for name in ("naive", "gru"):
+            assert list(summary[name]["seeds"]) == ["42", "43"]
+            assert summary[name]["seeds"]["42"] == metrics[name]  # the leaderboard's model
+        assert summary["naive"]["std"]["rmse"] == 0.0
+        gru = [m["rmse"] for m in summary["gru"]["seeds"].values()]
+        assert gru[0] != gru[1]
+        assert summary["gru"]["mean"]["rmse"] == pytest.approx(sum(gru) / 2)
+        assert "## Seed spread" in (repo / "reports/comparison.md").read_text()
     finally:
         write_params(repo, {})
         run(repo, "dvc", "checkout", "-q")

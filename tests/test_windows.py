@@ -129,6 +129,7 @@ def _assert_identical(a: Windows, b: Windows) -> None:
     np.testing.assert_array_equal(a.origin_dates, b.origin_dates)
     np.testing.assert_array_equal(a.feature_names, b.feature_names)
     assert a.target_index == b.target_index
+    assert a.target_transform == b.target_transform
 
 
 def test_save_load_round_trip_without_pickle(tmp_path):
@@ -144,6 +145,7 @@ def test_save_load_round_trip_without_pickle(tmp_path):
                 "origin_dates",
                 "feature_names",
                 "target_index",
+                "target_transform",
             }
             assert all(data[key].dtype != object for key in data.files)
         loaded = Windows.load(path)

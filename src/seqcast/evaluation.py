@@ -4,25 +4,27 @@ import pandas as pd
 
 from seqcast.metrics import forecast_metrics, naive_scale
 from seqcast.models import Forecaster
-from seqcast.scaling import AffineScaler
+from seqcast.transforms import TargetCoder
 from seqcast.windows import Windows
 
 
 def predict_test(
-    model: Forecaster, test: Windows, table: pd.DataFrame, scaler: AffineScaler, target: str
+    model: Forecaster, test: Windows, table: pd.DataFrame, coder: TargetCoder, target: str
 ) -> pd.DataFrame:
     """Dated predictions in original units, beside the actual value and the naive forecast.
 
     `table` is the unscaled feature table with its split column: actual and naive values
-    come from it directly, so they are exact, and only the model's output is unscaled.
+    come from it directly, so they are exact, and only the model's output is decoded
+    (unscaled, and for a change transform added to the origin's price).
     """
-    predicted = scaler.inverse_transform_column(model.predict(test.x), test.target_index)
+    naive = table.loc[test.origin_dates, target].to_numpy()
+    predicted = coder.decode(model.predict(test.x), naive)
     return pd.DataFrame(
         {
             "origin_date": pd.DatetimeIndex(test.origin_dates),
             "actual": table.loc[test.target_dates, target].to_numpy(),
             "predicted": predicted,
-            "naive": table.loc[test.origin_dates, target].to_numpy(),
+            "naive": naive,
         },
         index=pd.DatetimeIndex(test.target_dates, name="date"),
     )
@@ -38,6 +40,24 @@ def score(predictions: pd.DataFrame, table: pd.DataFrame, target: str) -> dict[s
     )
 
 
+def score_by_step(
+    predictions: pd.DataFrame, table: pd.DataFrame, target: str
+) -> dict[int, dict[str, float]]:
+    """Metrics of each forecast step (days after the origin) on its own dated targets."""
+    return {
+        int(step): score(rows, table, target)
+        for step, rows in predictions.groupby("step", sort=True)
+    }
+
+
 def rounded(metrics: dict[str, float], digits: int = 6) -> dict[str, float]:
     """Metrics to `digits` significant digits: what reports show and CI compares."""
     return {key: float(f"{value:.{digits}g}") for key, value in metrics.items()}
+
+
+def mean_and_spread(runs: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+    """Mean and spread (sample standard deviation; 0 for one run) of each metric over runs
+    such as walk-forward folds or training seeds."""
+    frame = pd.DataFrame.from_dict(runs, orient="index")  # rows: runs
+    spread = frame.std(ddof=1) if len(frame) > 1 else frame.std(ddof=0)
+    return {"mean": frame.mean().to_dict(), "std": spread.to_dict()}

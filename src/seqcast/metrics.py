@@ -42,6 +42,25 @@ def skill(model_rmse: float, naive_rmse: float) -> float:
     return 1 - model_rmse / naive_rmse
 
 
+# A change smaller than this share of the price is rounding noise (scaling a price and
+# back does not always return the same last digit), not a move in either direction.
+NO_CHANGE = 1e-9
+
+
+def _direction(change: np.ndarray, origin: np.ndarray) -> np.ndarray:
+    return np.where(np.abs(change) <= NO_CHANGE * np.abs(origin), 0.0, np.sign(change))
+
+
+def directional_accuracy(y_true: np.ndarray, y_pred: np.ndarray, y_origin: np.ndarray) -> float:
+    """Share of forecasts whose change from the origin has the sign of the actual change.
+
+    A forecast of no change has sign 0: it counts as right only when the price did not
+    move, so the naive forecast scores the share of days without a move.
+    """
+    predicted = _direction(y_pred - y_origin, y_origin)
+    return float(np.mean(predicted == _direction(y_true - y_origin, y_origin)))
+
+
 def forecast_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, y_naive: np.ndarray, scale: float
 ) -> dict[str, float]:
@@ -53,4 +72,6 @@ def forecast_metrics(
         "r2": r2(y_true, y_pred),
         "mase": mase(y_true, y_pred, scale),
         "skill_vs_naive": skill(model_rmse, rmse(y_true, y_naive)),
+        # The naive forecast is the price at the origin: the anchor of each change.
+        "directional_accuracy": directional_accuracy(y_true, y_pred, y_naive),
     }

@@ -238,6 +238,65 @@ class WindowParams(Section):
     horizon: PositiveInt = 1
 
 
+class TargetParams(Section):
+    transform: Literal["level", "difference", "log_return"] = "level"
+
+
+class MultistepParams(Section):
+    steps: PositiveInt = 1
+    strategy: Literal["recursive", "direct"] = "recursive"
+
+
+class ForecastParams(Section):
+    model: str = "best"
+    days: PositiveInt = 20
+
+
+def _iso_date(value: Any) -> Any:
+    """A date written YYYY-MM-DD, quoted or not, kept as that string (DVC's stage names)."""
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"backtest.origins: {value!r} is not a date YYYY-MM-DD") from None
+    return value
+
+
+IsoDate = Annotated[str, BeforeValidator(_iso_date)]
+
+
+class BacktestParams(Section):
+    origins: list[IsoDate] = ["2011-09-30", "2012-03-30", "2012-09-28"]
+    models: list[str] = ["naive", "linear"]
+    scheme: Literal["expanding", "sliding"] = "expanding"
+    train_days: PositiveInt = 1500
+    val_days: PositiveInt = 250
+    test_days: PositiveInt = 100
+
+    @model_validator(mode="after")
+    def _known_models_and_ordered_origins(self) -> "BacktestParams":
+        for name in self.models:
+            if name not in MODEL_NAMES:
+                raise ValueError(
+                    f"backtest.models contains {name!r}: not a known model; "
+                    f"choose from {', '.join(MODEL_NAMES)}"
+                )
+        if not self.origins or not self.models:
+            raise ValueError(
+                "backtest.origins and backtest.models: list at least one of each; the "
+                "comparison report summarises the walk-forward backtest"
+            )
+        if sorted(set(self.origins)) != self.origins:
+            raise ValueError(f"backtest.origins = {self.origins}: list each date once, in order")
+        return self
+
+
+class SeedsParams(Section):
+    count: PositiveInt = 1
+
+
 class TrainParams(Section):
     seed: int = 42
     batch_size: PositiveInt = 64
@@ -392,10 +451,35 @@ class Params(Section):
     split: SplitParams = SplitParams()
     scale: ScaleParams = ScaleParams()
     window: WindowParams = WindowParams()
+    target: TargetParams = TargetParams()
+    multistep: MultistepParams = MultistepParams()
+    forecast: ForecastParams = ForecastParams()
+    backtest: BacktestParams = BacktestParams()
+    seeds: SeedsParams = SeedsParams()
     train: TrainParams = TrainParams()
     models: ModelsParams = ModelsParams()
     tracking: TrackingParams = TrackingParams()
     gate: GateParams = GateParams()
+
+    @model_validator(mode="after")
+    def _steps_start_the_day_after_the_origin(self) -> "Params":
+        if self.multistep.steps > 1 and self.window.horizon != 1:
+            raise ValueError(
+                f"window.horizon = {self.window.horizon} with multistep.steps = "
+                f"{self.multistep.steps}: multi-step forecasts cover days 1..steps after "
+                "each origin; set window.horizon to 1"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _forecast_model_is_trained(self) -> "Params":
+        choice = self.forecast.model
+        if choice != "best" and choice not in self.models.enabled:
+            raise ValueError(
+                f"forecast.model = {choice!r}: choose 'best' (lowest validation error) or a "
+                f"model in models.enabled ({', '.join(self.models.enabled)})"
+            )
+        return self
 
     def model_params(self, name: str) -> BaseModel:
         return getattr(self.models, name)
@@ -429,6 +513,13 @@ class Params(Section):
                     "which is always an input"
                 )
         return self
+
+    def seed_list(self) -> list[int]:
+        """train.seed first, then the extra seeds of seeds.count: seed + 1, seed + 2, ..."""
+        return [self.train.seed + k for k in range(self.seeds.count)]
+
+    def with_seed(self, seed: int) -> "Params":
+        return self.model_copy(update={"train": self.train.model_copy(update={"seed": seed})})
 
 
 def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:

@@ -9,6 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import ScalarFormatter
 
 from seqcast import atomic
 
@@ -105,4 +106,56 @@ def gate_figure(
             if col == 0:
                 ax.set_ylabel("hidden unit", fontsize=8)
     fig.suptitle(title, fontsize=10)
+    _save(fig, path)
+
+
+def per_step_figure(rmse: pd.DataFrame, path: str | Path) -> None:
+    """RMSE against the forecast step, one line per model (rows: models, columns: steps)."""
+    fig, ax = plt.subplots(figsize=(9, 4.5))
+    steps = [int(step) for step in rmse.columns]
+    for index, (name, row) in enumerate(rmse.iterrows()):
+        style = {"color": "black", "lw": 2.0} if name == "naive" else {"color": f"C{index}"}
+        ax.plot(steps, row.to_numpy(), marker="o", ms=4, label=name, **style)
+    ax.set_xticks(steps)
+    ax.set_xlabel("forecast step (trading days after the origin)")
+    ax.set_ylabel("RMSE (price units)")
+    ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(ScalarFormatter())
+    ax.set_title("Test error by forecast step")
+    ax.legend(fontsize=8, ncols=2)
+    ax.grid(alpha=0.3, which="both")
+    _save(fig, path)
+
+
+def future_forecast_figure(
+    history: pd.Series, forecast: pd.Series, model: str, title: str, path: str | Path
+) -> None:
+    """Recent observed prices, then the recursive forecast past the last observed date."""
+    fig, ax = plt.subplots(figsize=(11, 5))
+    ax.plot(history.index, history.to_numpy(), color="black", lw=1.3, label="observed")
+    # Joined to the last observation, so the line starts where the data ends.
+    joined = pd.concat([history.iloc[-1:], forecast])
+    ax.plot(
+        joined.index,
+        joined.to_numpy(),
+        color="C3",
+        lw=1.4,
+        ls="--",
+        marker="o",
+        ms=3,
+        label=f"recursive forecast ({model}): each day fed back as input",
+    )
+    ax.axvline(history.index[-1], color="0.3", ls=":", lw=1)
+    ax.annotate(
+        "last observed",
+        (history.index[-1], history.iloc[-1]),
+        fontsize=8,
+        xytext=(-70, 20),
+        textcoords="offset points",
+    )
+    ax.set_title(title)
+    ax.set_ylabel("price")
+    ax.legend(loc="best", fontsize=8)
+    ax.grid(alpha=0.3)
     _save(fig, path)

@@ -7,6 +7,7 @@ vectors, saved as plain JSON (never pickle).
 from typing import Any, Self
 
 import numpy as np
+import pandas as pd
 
 
 class AffineScaler:
@@ -84,3 +85,17 @@ def scaler_from_dict(state: dict[str, Any]) -> AffineScaler:
     scaler.offset_ = np.asarray(state["offset"], dtype="float64")
     scaler.scale_ = np.asarray(state["scale"], dtype="float64")
     return scaler
+
+
+def scale_split_table(table: pd.DataFrame, method: str) -> tuple[pd.DataFrame, AffineScaler]:
+    """Fit a scaler on the rows labelled train only and apply it to every row.
+
+    `table` is a date-indexed feature table with a `split` column; the result has the same
+    shape, with the split column kept as it is.
+    """
+    features = table.drop(columns="split")
+    scaler = make_scaler(method).fit(features[table["split"] == "train"].to_numpy())
+    scaled = features.copy()
+    scaled[:] = scaler.transform(features.to_numpy())
+    scaled["split"] = table["split"]
+    return scaled, scaler

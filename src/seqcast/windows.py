@@ -4,6 +4,10 @@ The window for target row t covers rows t - horizon - length + 1 ... t - horizon
 window belongs to the split of its target row, so its inputs may come from earlier
 splits (history) but never from a later one, and no split's target ever leaks into
 another split's inputs.
+
+With `steps` > 1 (direct multi-step) each window has the targets of `steps` consecutive
+rows from its origin + horizon on, y of shape (n, steps), and belongs to a split only if
+every one of its targets lies in that split.
 """
 
 from dataclasses import dataclass
@@ -21,11 +25,12 @@ from seqcast.splitting import SPLITS
 @dataclass(frozen=True)
 class Windows:
     x: np.ndarray  # (n_windows, length, n_features), scaled inputs
-    y: np.ndarray  # (n_windows,), scaled target at target_dates
-    target_dates: np.ndarray  # (n_windows,) datetime64[ns]
+    y: np.ndarray  # (n_windows,) or (n_windows, steps), scaled target at target_dates
+    target_dates: np.ndarray  # same shape as y, datetime64[ns]
     origin_dates: np.ndarray  # (n_windows,) date of each window's last input row
     feature_names: np.ndarray  # (n_features,) str
     target_index: int  # column of x that holds the target series
+    target_transform: str = "level"  # what y encodes: see seqcast.transforms
 
     def __len__(self) -> int:
         return len(self.y)
@@ -41,6 +46,7 @@ class Windows:
                     origin_dates=self.origin_dates,
                     feature_names=self.feature_names,
                     target_index=np.array(self.target_index),
+                    target_transform=np.array(self.target_transform),
                 )
 
         atomic.write_with(path, write)
@@ -55,10 +61,13 @@ class Windows:
                 origin_dates=data["origin_dates"],
                 feature_names=data["feature_names"],
                 target_index=int(data["target_index"]),
+                target_transform=str(data["target_transform"]),
             )
 
 
-def make_windows(table: pd.DataFrame, target: str, length: int, horizon: int) -> dict[str, Windows]:
+def make_windows(
+    table: pd.DataFrame, target: str, length: int, horizon: int, steps: int = 1
+) -> dict[str, Windows]:
     """Windows per split from a date-indexed, scaled table with a `split` column."""
     features = table.drop(columns="split")
     values = features.to_numpy(dtype="float64")  # (n_rows, n_features)
@@ -67,26 +76,35 @@ def make_windows(table: pd.DataFrame, target: str, length: int, horizon: int) ->
     target_index = features.columns.get_loc(target)
     n_rows = len(values)
     n_train = int((labels == "train").sum())
-    if length + horizon > n_train:
+    reach = horizon + steps - 1  # rows from the origin to the last target
+    if length + reach > n_train:
+        with_steps = f" and multistep.steps = {steps}" if steps > 1 else ""
         raise SeqcastError(
             f"window.length = {length}: too long for the training split of {n_train} rows "
-            f"(with window.horizon = {horizon}); it must be at most {n_train - horizon}"
+            f"(with window.horizon = {horizon}{with_steps}); it must be at most {n_train - reach}"
         )
-    n_windows = n_rows - length - horizon + 1
+    n_windows = n_rows - length - reach + 1
     # (n_rows - length + 1, n_features, length) -> (n_windows, length, n_features)
     all_windows = sliding_window_view(values, length, axis=0).transpose(0, 2, 1)[:n_windows]
     origin_rows = np.arange(length - 1, length - 1 + n_windows)
-    target_rows = origin_rows + horizon
+    target_rows = origin_rows[:, None] + horizon + np.arange(steps)  # (n_windows, steps)
 
     result = {}
     for split in SPLITS:
-        keep = labels[target_rows] == split
+        keep = (labels[target_rows] == split).all(axis=1)
         if not keep.any():
+            n_split = int((labels == split).sum())
+            if n_split and steps > 1:
+                raise SeqcastError(
+                    f"no {split} windows: the {split} split has {n_split} rows, fewer than "
+                    f"multistep.steps = {steps}"
+                )
             raise SeqcastError(f"no {split} windows: the {split} split is empty")
+        rows = target_rows[keep] if steps > 1 else target_rows[keep, 0]
         result[split] = Windows(
             x=np.ascontiguousarray(all_windows[keep]),
-            y=values[target_rows[keep], target_index],
-            target_dates=dates[target_rows[keep]],
+            y=values[rows, target_index],
+            target_dates=dates[rows],
             origin_dates=dates[origin_rows[keep]],
             feature_names=np.array(features.columns, dtype=str),
             target_index=int(target_index),

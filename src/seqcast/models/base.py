@@ -38,13 +38,17 @@ class History:
 
 class Forecaster(ABC):
     kind: ClassVar[str]
+    # Whether fit accepts y of shape (n, steps) and predict then returns (n, steps): the
+    # direct multi-step strategy (multistep.strategy = direct) needs it.
+    multi_output: ClassVar[bool] = False
 
     @abstractmethod
     def fit(self, train: Windows, val: Windows) -> History: ...
 
     @abstractmethod
     def predict(self, x: np.ndarray) -> np.ndarray:
-        """(n_windows, length, n_features) scaled windows -> (n_windows,) scaled targets."""
+        """(n_windows, length, n_features) scaled windows -> (n_windows,) scaled targets,
+        or (n_windows, steps) for a model fit on multi-step targets."""
 
     def learned_parameters(self) -> dict[str, np.ndarray]:
         """Name -> array of everything `fit` learned, for the parameter table; none by default."""

@@ -16,53 +16,79 @@ def _mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
 
 
 class NaiveForecaster(Forecaster):
-    """Predicts the last observed value of the target in each window."""
+    """Predicts no change: the last observed value of the target in each window.
+
+    Under a change transform (target.transform = difference / log_return) "no change" is
+    a scaled target of 0; with multi-step targets it is repeated for every step.
+    """
 
     kind = "naive"
+    multi_output = True
 
-    def __init__(self, target_index: int | None = None) -> None:
+    def __init__(
+        self, target_index: int | None = None, target_transform: str = "level", steps: int = 0
+    ) -> None:
         self.target_index = target_index
+        self.target_transform = target_transform
+        self.steps = steps  # 0: one target per window, y (n,); else y (n, steps)
 
     def fit(self, train: Windows, val: Windows) -> History:
         self.target_index = train.target_index
+        self.target_transform = train.target_transform
+        self.steps = train.y.shape[1] if train.y.ndim == 2 else 0
         return History([_mse(train.y, self.predict(train.x))], [_mse(val.y, self.predict(val.x))])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         if self.target_index is None:
             raise RuntimeError("NaiveForecaster is not fitted; call fit first")
-        return x[:, -1, self.target_index]
+        level = self.target_transform == "level"
+        last = x[:, -1, self.target_index] if level else np.zeros(len(x))
+        return np.repeat(last[:, None], self.steps, axis=1) if self.steps else last
 
     def config(self) -> dict[str, Any]:
-        return {"target_index": self.target_index}
+        return {
+            "target_index": self.target_index,
+            "target_transform": self.target_transform,
+            "steps": self.steps,
+        }
 
     def _save_state(self, directory: Path) -> None:
         """The naive forecast learns nothing beyond its config."""
 
     @classmethod
     def _load(cls, config: dict[str, Any], directory: Path) -> "NaiveForecaster":
-        return cls(target_index=config["target_index"])
+        return cls(
+            target_index=config["target_index"],
+            target_transform=config.get("target_transform", "level"),
+            steps=config.get("steps", 0),
+        )
 
 
 class LinearForecaster(Forecaster):
-    """Ridge regression of the target on the flattened window (every lag of every feature)."""
+    """Ridge regression of the target on the flattened window (every lag of every feature).
+
+    Multi-step targets y (n, steps) fit one ridge per step, in one multi-output regression.
+    """
 
     kind = "linear"
+    multi_output = True
     STATE_FILE = "coefficients.json"
 
     def __init__(self, alpha: float = 1.0) -> None:
         self.alpha = alpha
-        self.coef_: np.ndarray | None = None  # (length * n_features,)
-        self.intercept_: float = 0.0
+        self.coef_: np.ndarray | None = None  # (length * n_features,) or (steps, ...)
+        self.intercept_: float | np.ndarray = 0.0  # float, or (steps,)
 
     def fit(self, train: Windows, val: Windows) -> History:
         ridge = Ridge(alpha=self.alpha).fit(train.x.reshape(len(train), -1), train.y)
-        self.coef_, self.intercept_ = ridge.coef_, float(ridge.intercept_)
+        self.coef_ = ridge.coef_
+        self.intercept_ = ridge.intercept_ if train.y.ndim == 2 else float(ridge.intercept_)
         return History([_mse(train.y, self.predict(train.x))], [_mse(val.y, self.predict(val.x))])
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         if self.coef_ is None:
             raise RuntimeError("LinearForecaster is not fitted; call fit first")
-        return x.reshape(len(x), -1) @ self.coef_ + self.intercept_
+        return x.reshape(len(x), -1) @ self.coef_.T + self.intercept_
 
     def learned_parameters(self) -> dict[str, np.ndarray]:
         return {"coef": self.coef_, "intercept": np.array(self.intercept_)}
@@ -71,7 +97,8 @@ class LinearForecaster(Forecaster):
         return {"alpha": self.alpha}
 
     def _save_state(self, directory: Path) -> None:
-        state = {"coef": self.coef_.tolist(), "intercept": self.intercept_}
+        intercept = np.asarray(self.intercept_).tolist()
+        state = {"coef": self.coef_.tolist(), "intercept": intercept}
         (directory / self.STATE_FILE).write_text(json.dumps(state) + "\n")
 
     @classmethod
@@ -79,5 +106,8 @@ class LinearForecaster(Forecaster):
         model = cls(alpha=config["alpha"])
         state = json.loads((directory / cls.STATE_FILE).read_text())
         model.coef_ = np.asarray(state["coef"], dtype="float64")
-        model.intercept_ = float(state["intercept"])
+        intercept = state["intercept"]
+        model.intercept_ = (
+            np.asarray(intercept, dtype="float64") if isinstance(intercept, list) else intercept
+        )
         return model

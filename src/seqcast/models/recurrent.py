@@ -31,6 +31,7 @@ class NetConfig:
     num_layers: int = 1
     dropout: float = 0.0
     nonlinearity: str = "tanh"  # the vanilla RNN's activation; LSTM and GRU ignore it
+    outputs: int = 1  # 1: y (n,); k > 1: one output per step of a direct multi-step target
 
 
 class RecurrentNet(nn.Module):
@@ -50,13 +51,14 @@ class RecurrentNet(nn.Module):
             **extra,
         )
         self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden_size, 1)
+        self.head = nn.Linear(config.hidden_size, config.outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # x: (batch, window, features)
         outputs, _ = self.rnn(x)  # (batch, window, hidden)
         last = self.dropout(outputs[:, -1])  # (batch, hidden)
-        return self.head(last).squeeze(-1)  # (batch,)
+        out = self.head(last)  # (batch, outputs)
+        return out.squeeze(-1) if self.config.outputs == 1 else out  # (batch,) or (batch, k)
 
 
 def _unpickling_reason(exc: Exception) -> str:
@@ -72,6 +74,7 @@ def _unpickling_reason(exc: Exception) -> str:
 
 class RecurrentForecaster(Forecaster):
     kind = "recurrent"
+    multi_output = True
 
     def __init__(
         self, cell: str, options: RecurrentParams, train: TrainParams | None = None
@@ -81,14 +84,15 @@ class RecurrentForecaster(Forecaster):
         self.train_params = train or TrainParams()
         self.net: RecurrentNet | None = None
 
-    def _build(self, input_size: int) -> RecurrentNet:
+    def _build(self, input_size: int, outputs: int) -> RecurrentNet:
         architecture = self.options.model_dump(exclude={"train"})
-        config = NetConfig(cell=self.cell, input_size=input_size, **architecture)
+        config = NetConfig(cell=self.cell, input_size=input_size, outputs=outputs, **architecture)
         return RecurrentNet(config)
 
     def fit(self, train: Windows, val: Windows) -> History:
         torch.manual_seed(self.train_params.seed)
-        self.net = self._build(input_size=train.x.shape[-1])
+        outputs = train.y.shape[1] if train.y.ndim == 2 else 1
+        self.net = self._build(input_size=train.x.shape[-1], outputs=outputs)
         return train_network(self.net, train, val, self.train_params, label=self.cell)
 
     @torch.no_grad()

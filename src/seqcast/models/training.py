@@ -20,7 +20,7 @@ from seqcast.windows import Windows
 
 def _tensors(windows: Windows, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     x = torch.as_tensor(windows.x, dtype=torch.float32).to(device)  # (n, window, features)
-    y = torch.as_tensor(windows.y, dtype=torch.float32).to(device)  # (n,)
+    y = torch.as_tensor(windows.y, dtype=torch.float32).to(device)  # (n,) or (n, steps)
     return x, y
 
 
@@ -54,7 +54,7 @@ def _mean_loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
     for start in range(0, len(x), batch_size):
         pred = net(x[start : start + batch_size])
         total += nn.functional.mse_loss(pred, y[start : start + batch_size], reduction="sum")
-    return total.item() / len(x)
+    return total.item() / y.numel()  # per target value, also with several outputs per window
 
 
 def train_network(

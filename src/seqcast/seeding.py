@@ -1,0 +1,18 @@
+"""Train one model with several seeds, so that a difference between models can be told
+from the luck of the initial weights and of the batch order."""
+
+from seqcast.models import Forecaster, History, build_model
+from seqcast.params import Params
+from seqcast.windows import Windows
+
+
+def fit_seeds(
+    name: str, params: Params, train: Windows, val: Windows
+) -> dict[int, tuple[Forecaster, History]]:
+    """The model fit once per seed of params.seed_list(): train.seed first, then train.seed
+    + 1, ... (seeds.count in all). The first is the pipeline's model, seeded as always."""
+    fitted = {}
+    for seed in params.seed_list():
+        model = build_model(name, params.with_seed(seed))
+        fitted[seed] = (model, model.fit(train, val))
+    return fitted
