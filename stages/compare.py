@@ -122,12 +122,14 @@ def main() -> None:
     if source["noise_floor"] is not None:
         origins = predictions[names[0]]["origin_date"]
         oracle = oracle_forecast(source["kind"], source["seed"], origins, actual.index)
+        # The unrounded targets: predictions.csv keeps six decimals, enough to blur a floor of 0.
+        exact = table.loc[actual.index, params.data.target].to_numpy()
         context["noise_floor_note"] = noise_floor_note(
             floor_at(source["noise_floor"], params.window.horizon),
             source["noise_floor"]["why"],
             params.data.ticker,
             params.window.horizon,
-            float(np.sqrt(np.mean((actual.to_numpy() - oracle) ** 2))),
+            float(np.sqrt(np.mean((exact - oracle) ** 2))),
             metrics,
         )
     per_step_figure = (Path(args.figures) / "per_step.png").relative_to(report_dir).as_posix()
