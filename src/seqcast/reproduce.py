@@ -13,6 +13,7 @@ reproduced (unknown run, commit not in the repository, no params artifact).
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import tempfile
@@ -80,6 +81,7 @@ def fetch_run(client: MlflowClient, run_id: str) -> Run:
 
 
 def fetch_params(client: MlflowClient, run_id: str, dest: Path) -> Path:
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small file
     try:
         return Path(client.download_artifacts(run_id, PARAMS_ARTIFACT, str(dest)))
     except (MlflowException, OSError):
