@@ -11,10 +11,11 @@ with the same model size, batch size, epochs, seed and threads:
   NumPy network (float64), for its ratio to the PyTorch reference of the same cell.
 
 Each loop runs `--repeats` times, interleaved so that load on the machine hits all of
-them alike, and the fastest run counts. Early stopping is disabled (patience above the
+them alike, and the median run counts. Early stopping is disabled (patience above the
 epochs), so every loop trains exactly `--epochs` epochs. Throughput is training windows
 per second of this process's CPU time (robust to other work on a shared machine; with
-one thread it is the wall-clock rate of an idle machine) and, beside it, of wall time.
+one thread it is the wall-clock rate of an idle machine) and, beside it, of wall time,
+which is the one to read with `--device cuda`.
 
     python benchmarks/train_throughput.py                # windows from `dvc repro`
     python benchmarks/train_throughput.py --epochs 5 --threads 2 --repeats 5
@@ -23,6 +24,7 @@ one thread it is the wall-clock rate of an idle machine) and, beside it, of wall
 import argparse
 import contextlib
 import io
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -32,6 +34,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from seqcast import stage
 from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet
 from seqcast.models.numpy_training import train_numpy_network
 from seqcast.models.recurrent import NetConfig, RecurrentNet
@@ -44,13 +47,19 @@ CELLS = ("rnn", "lstm", "gru")
 
 def reference_loop(net: nn.Module, train: Windows, val: Windows, params: TrainParams) -> None:
     torch.set_num_threads(params.threads)
+    device = torch.device(params.device)
+    net.to(device)
     generator = torch.Generator().manual_seed(params.seed)
-    x, y = torch.tensor(train.x, dtype=torch.float32), torch.tensor(train.y, dtype=torch.float32)
-    xv, yv = torch.tensor(val.x, dtype=torch.float32), torch.tensor(val.y, dtype=torch.float32)
+
+    def tensor(values: np.ndarray) -> torch.Tensor:
+        return torch.tensor(values, dtype=torch.float32, device=device)
+
+    x, y, xv, yv = tensor(train.x), tensor(train.y), tensor(val.x), tensor(val.y)
     optimizer = torch.optim.Adam(net.parameters(), lr=params.learning_rate)
     for _ in range(params.max_epochs):
         net.train()
-        for batch in torch.randperm(len(x), generator=generator).split(params.batch_size):
+        order = torch.randperm(len(x), generator=generator).to(device)
+        for batch in order.split(params.batch_size):
             optimizer.zero_grad()
             loss = nn.functional.mse_loss(net(x[batch]), y[batch])
             loss.backward()
@@ -101,8 +110,11 @@ def main() -> None:
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--cells", nargs="+", choices=CELLS, default=list(CELLS))
+    parser.add_argument(
+        "--device", choices=["cpu", "cuda"], default="cpu", help="for both PyTorch loops"
+    )
     args = parser.parse_args()
 
     directory = Path(args.windows)
@@ -115,12 +127,13 @@ def main() -> None:
         patience=args.epochs + 1,
         batch_size=args.batch_size,
         threads=args.threads,
-        device="cpu",
+        device=args.device,
     )
     print(
         f"{len(train)} training and {len(val)} validation windows of {train.x.shape[1]} steps "
         f"x {train.x.shape[2]} features; hidden {args.hidden}, batch {args.batch_size}, "
-        f"{args.epochs} epochs, {args.threads} thread(s), best of {args.repeats}; "
+        f"{args.epochs} epochs, {args.threads} thread(s), {args.device}, "
+        f"median of {args.repeats}; "
         f"torch {torch.__version__}, numpy {np.__version__}",
         file=sys.stderr,
     )
@@ -131,12 +144,12 @@ def main() -> None:
         warm = params.model_copy(update={"max_epochs": 1})
         for name in ("seqcast", "reference"):  # first-call costs of torch, not of the loop
             _seconds(_runners(cell, train, val, warm, args.hidden)[name])
-        cpu = dict.fromkeys(runners, float("inf"))
-        wall = dict.fromkeys(runners, float("inf"))
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in runners}
         for _ in range(args.repeats):
             for name, run in runners.items():
-                seconds = _seconds(run)
-                cpu[name], wall[name] = min(cpu[name], seconds[0]), min(wall[name], seconds[1])
+                runs[name].append(_seconds(run))
+        cpu = {name: statistics.median(c for c, _ in times) for name, times in runs.items()}
+        wall = {name: statistics.median(w for _, w in times) for name, times in runs.items()}
         windows = len(train) * args.epochs
         for name, model, loop in [
             ("seqcast", cell, "seqcast train_network"),
@@ -164,4 +177,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    stage.run(main, "benchmark")

@@ -134,7 +134,7 @@ def main() -> None:
         )
     per_step_figure = (Path(args.figures) / "per_step.png").relative_to(report_dir).as_posix()
     b = params.backtest
-    origins = b.origins
+    origins = sorted(b.origins)  # ISO dates: in time order
     per_fold = {
         model: {
             o: json.loads((Path(args.backtest) / o / model / "metrics.json").read_text())

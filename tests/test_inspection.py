@@ -27,7 +27,7 @@ def _windows(seed: int, n: int, length: int = 7) -> Windows:
 def _fitted(name: str, **model):
     params = parse_params(
         {
-            "train": {"max_epochs": 2, "batch_size": 8, "learning_rate": 0.05},
+            "train": {"max_epochs": 2, "batch_size": 8, "learning_rate": 0.05, "device": "cpu"},
             "models": {name: {"hidden_size": 4} | model} if name in NETWORK_MODELS else {},
         }
     )

@@ -247,7 +247,7 @@ def test_adding_a_backtest_origin_trains_only_the_new_folds(repo):
         new = {f"backtest@2012-06-29-{m}" for m in params["backtest"]["models"]}
         assert ran == {*new, "compare"}
         summary = json.loads((repo / "reports/backtest.json").read_text())
-        assert list(summary["naive"]["folds"]) == [*origins, "2012-06-29"]
+        assert list(summary["naive"]["folds"]) == sorted([*origins, "2012-06-29"])
     finally:
         write_params(repo, {})
         run(repo, "dvc", "checkout", "-q")

@@ -122,7 +122,7 @@ class NumpyRecurrentNet:
                 d_out,
                 self.config.nonlinearity,
             )
-            for name, grad in asdict(layer_grads).items():
+            for name, grad in vars(layer_grads).items():
                 grads[f"rnn.{name}_l{layer}"] = grad
         return {name: grads[name] for name in self.params}, d_out
 
