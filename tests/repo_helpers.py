@@ -120,7 +120,14 @@ def prepare_windows(workdir: Path, params: dict, prices: pd.DataFrame) -> None:
         "data/scaled/scaled.parquet",
         "data/scaled/scaler.json",
     )
-    run_stage(workdir, "window", "data/scaled/scaled.parquet", "data/windows")
+    run_stage(
+        workdir,
+        "window",
+        "data/scaled/scaled.parquet",
+        "data/split/split.parquet",
+        "data/scaled/scaler.json",
+        "data/windows",
+    )
 
 
 def train(workdir: Path, model: str, out: str | None = None) -> Path:
