@@ -3,12 +3,13 @@ clones under .dvc/tmp/exps, two at a time, yet log to the repository's own MLflo
 and `dvc exp show` and MLflow agree on every number."""
 
 import json
+import subprocess
 import time
 from pathlib import Path
 
 import pytest
 from mlflow.tracking import MlflowClient
-from repo_helpers import clone_repo, commit, run
+from repo_helpers import clone_repo, commit, run, subprocess_env
 
 from seqcast import tracking
 
@@ -46,8 +47,17 @@ def queued(pipeline_repo, tmp_path_factory) -> Path:
         setting = f"models.linear.alpha={alpha}"
         result = run(repo, "dvc", "exp", "run", "--queue", "--name", name, "-S", setting)
         assert result.returncode == 0, result.stderr
-    result = run(repo, "dvc", "queue", "start", "-j", "2")
-    assert result.returncode == 0, result.stderr
+    # The workers it starts run on in the background: with its output captured, this call
+    # would wait for them through the inherited pipes.
+    started = subprocess.run(
+        ["dvc", "queue", "start", "-j", "2"],
+        cwd=repo,
+        env=subprocess_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert started.returncode == 0
     try:
         deadline = time.monotonic() + DEADLINE_S
         asked = time.monotonic()
@@ -56,17 +66,21 @@ def queued(pipeline_repo, tmp_path_factory) -> Path:
             assert time.monotonic() < deadline, "queued experiments did not finish in time"
             if time.monotonic() - asked > STATUS_EVERY_S:
                 if not set(_statuses(repo).values()) & {"Queued", "Running"}:
-                    break  # one failed: its log is shown below
+                    break  # one failed
                 asked = time.monotonic()
             time.sleep(1)
-        while set(_statuses(repo).values()) & {"Queued", "Running"}:  # results are in
+        statuses = _statuses(repo)
+        while set(statuses.values()) & {"Queued", "Running"}:  # the results are in already
             assert time.monotonic() < deadline, "queued experiments did not finish in time"
             time.sleep(1)
-    finally:
-        run(repo, "dvc", "queue", "stop")  # workers stop by themselves once idle
-    statuses = _statuses(repo)
-    logs = {name: run(repo, "dvc", "queue", "logs", name).stdout for name in EXPERIMENTS}
-    assert statuses == dict.fromkeys(EXPERIMENTS, "Success"), logs
+            statuses = _statuses(repo)
+    except BaseException:
+        run(repo, "dvc", "queue", "stop", "--kill")
+        raise
+    run(repo, "dvc", "queue", "stop")  # idle workers would otherwise linger for a minute or two
+    if statuses != dict.fromkeys(EXPERIMENTS, "Success"):
+        logs = {name: run(repo, "dvc", "queue", "logs", name).stdout for name in EXPERIMENTS}
+        pytest.fail(f"queued experiments: {statuses}\n{logs}")
     return repo
 
 

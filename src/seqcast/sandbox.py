@@ -18,7 +18,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -78,18 +78,14 @@ def export_commit(root: Path, commit: str, dest: Path) -> None:
 def _make_repository(path: Path) -> None:
     (path / PIPELINE_STATE).unlink(missing_ok=True)
     identity = ["-c", "user.name=seqcast", "-c", "user.email=seqcast@localhost"]
-    for args in (
-        ["init", "-q"],
-        ["add", "-A"],
-        [*identity, "commit", "-q", "--no-verify", "-m", "seqcast sandbox"],
-    ):
-        result = _git(path, *args)
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "--no-verify", "-m", "copy"]):
+        result = _git(path, *identity, *args)
         if result.returncode != 0:
-            raise SeqcastError(f"git {args[-1]} in {path} failed: {result.stderr.decode()}")
+            raise SeqcastError(f"git {args[0]} in {path} failed: {result.stderr.decode()}")
 
 
 @contextmanager
-def _temporary(fill: Any) -> Iterator[Path]:
+def _temporary(fill: Callable[[Path], None]) -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="seqcast-sandbox-"))
     try:
         fill(path)
