@@ -6,6 +6,7 @@ import sys
 from types import SimpleNamespace
 
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 from repo_helpers import run
 
@@ -133,7 +134,12 @@ def test_a_run_of_the_pipeline_reproduces_identically(pipeline_repo):
     # Every test metric of the report, and the last train and val loss.
     reported = json.loads((pipeline_repo / "reports/models/gru/metrics.json").read_text())
     assert set(original.data.metrics) == {*reported, "train_loss", "val_loss"}
-    assert sum(k.startswith("dvc_dep.") for k in original.data.tags) == 7
+    # The dvc.lock hash of each of train@gru's dependencies and of each file evaluate read.
+    train_deps = yaml.safe_load(lock)["stages"]["train@gru"]["deps"]
+    read = ["data/models/gru", "data/windows", "data/split/split.parquet"]
+    read += ["data/scaled/scaler.json", "data/raw/prices.parquet"]
+    tagged = {k.removeprefix("dvc_dep.") for k in original.data.tags if k.startswith("dvc_dep.")}
+    assert tagged == {dep["path"] for dep in train_deps} | set(read)
 
     # The repository is left as it was: same lock, no new run in its store.
     assert (pipeline_repo / "dvc.lock").read_bytes() == lock
