@@ -3,7 +3,17 @@
 from seqcast.report import comparison_markdown, noise_floor_note
 
 METRICS = {
-    "naive": {"rmse": 0.16, "mae": 0.13, "mape": 50.0, "r2": 0.9, "mase": 1.0, "skill_vs_naive": 0},
+    "naive": {
+        "rmse": 0.16,
+        "mae": 0.13,
+        "mape": 50.0,
+        "r2": 0.9,
+        "mase": 1.0,
+        "skill_vs_naive": 0,
+        "directional_accuracy": 0.0,
+        "dm_statistic": float("nan"),
+        "dm_p_better": float("nan"),
+    },
     "linear": {
         "rmse": 0.125,
         "mae": 0.1,
@@ -11,6 +21,9 @@ METRICS = {
         "r2": 0.95,
         "mase": 0.8,
         "skill_vs_naive": 0.21875,
+        "directional_accuracy": 0.6,
+        "dm_statistic": -2.5,
+        "dm_p_better": 0.01,
     },
 }
 CONTEXT = {

@@ -46,6 +46,8 @@ def test_synthetic_series_end_to_end_with_its_noise_floor(repo):
                 "target": "value",
                 "synthetic": {"kind": "noisy_sine", "seed": 0},
             },
+            # One fold inside the synthetic series (2000-01-03 .. 2002-09-27).
+            "backtest": {"origins": ["2002-03-29"]},
             "features": {"returns": False},
         },
     )
