@@ -103,8 +103,9 @@ def noise_floor_note(
     metrics: dict[str, dict[str, float]],
 ) -> str:
     """How close the best model gets to the best RMSE that any forecaster can expect."""
-    table = leaderboard(metrics)
-    best, rmse = table.index[0], table["rmse"].iloc[0]
+    # The lowest RMSE, ties to the first in models.enabled, as on the leaderboard.
+    best = min(metrics, key=lambda name: metrics[name]["rmse"])
+    rmse = metrics[best]["rmse"]
     ratio = f" ({rmse / oracle_rmse:.3g} x the oracle's)" if oracle_rmse > 0 else ""
     return (
         f"Noise floor: {floor:.4g}, the best RMSE any model can expect {horizon} step(s) ahead "
