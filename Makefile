@@ -11,7 +11,7 @@ export DVC_NO_ANALYTICS := 1
 # Stage commands say `python`: make it the project environment's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: repro test lint ui gate gate-ci clean
+.PHONY: repro test lint ui gate gate-ci check-lock clean
 
 # The git ref whose committed metrics the gate compares against: `make gate REF=main`
 REF ?= HEAD
@@ -29,6 +29,11 @@ repro: $(INSTALLED)
 
 test: $(INSTALLED)
 	$(BIN)/python -m pytest
+
+# Fails when code, params or sample data differ from what dvc.lock records, or a committed
+# report differs from the reproduced one: run `make repro` and commit.
+check-lock: $(INSTALLED)
+	$(BIN)/python -m seqcast.lock_check
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

@@ -171,6 +171,7 @@ def test_save_load_round_trip_gives_identical_predictions(tmp_path, data, name):
             "num_layers": 2,
             "nonlinearity": "tanh",
         },
+        "anchored": [],  # level windows: absolute inputs
     }
     with np.load(tmp_path / "weights.npz", allow_pickle=False) as archive:
         assert archive.files == list(model.net.params)

@@ -6,12 +6,14 @@ has its own tests in test_cuda.py).
 """
 
 import copy
+import os
 
 import numpy as np
 import pytest
 import torch
 from torch import nn
 
+from seqcast import threads as threads_module
 from seqcast.errors import SeqcastError
 from seqcast.models import build_model, runtime, training
 from seqcast.models.recurrent import NetConfig, RecurrentNet
@@ -176,7 +178,7 @@ def test_cuda_path_fixes_the_cublas_workspace_for_determinism(monkeypatch):
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", "unset")
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
     assert runtime.configure_torch(TrainParams(device="auto")) == torch.device("cuda")
-    assert runtime.os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
+    assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
     assert torch.are_deterministic_algorithms_enabled()
 
 
@@ -199,9 +201,9 @@ def test_auto_and_cpu_train_identically_here():
     [(3, 1, 8, 3), (0, 1, 8, 8), (0, 2, 8, 4), (0, 3, 8, 2), (0, 2, 1, 1)],
 )
 def test_threads_from_params_or_cores(monkeypatch, threads, parallel_runs, cores, expected):
-    monkeypatch.setattr(runtime, "available_cores", lambda: cores)
+    monkeypatch.setattr(threads_module, "available_cores", lambda: cores)
     params = TrainParams(threads=threads, parallel_runs=parallel_runs)
-    assert runtime.resolve_threads(params) == expected
+    assert threads_module.resolve_threads(params) == expected
 
 
 def test_training_uses_the_resolved_thread_count():

@@ -10,6 +10,13 @@ import pandas as pd
 
 from seqcast.errors import SeqcastError
 
+RETURN_SUFFIX = "_return_1"
+
+
+def is_return_column(name: str) -> bool:
+    """Whether a feature column is a one-day return, a change rather than a level."""
+    return name.endswith(RETURN_SUFFIX)
+
 
 def warmup_rows(lags: int, rolling_windows: list[int], returns: bool) -> int:
     return max([lags, int(returns), *(w - 1 for w in rolling_windows)])
@@ -40,7 +47,7 @@ def make_features(
         columns[f"{target}_rolling_mean_{window}"] = rolling.mean()
         columns[f"{target}_rolling_std_{window}"] = rolling.std()
     if returns:
-        columns[f"{target}_return_1"] = series.pct_change(fill_method=None)
+        columns[f"{target}{RETURN_SUFFIX}"] = series.pct_change(fill_method=None)
     table = pd.DataFrame(columns)
     skip = warmup_rows(lags, rolling_windows, returns)
     if len(table) <= skip:

@@ -61,7 +61,8 @@ def gate_activations(model: Forecaster, window: np.ndarray) -> list[dict[str, np
     twin = numpy_twin(model)
     if twin is None or twin.config.cell not in GATED_CELLS:
         return None
-    return twin.gate_activations(np.asarray(window, dtype=np.float64))
+    window = model.net_inputs(np.asarray(window, dtype=np.float64)[None])[0]
+    return twin.gate_activations(window)
 
 
 def write_artifacts(name: str, model: Forecaster, test: Windows, directory: Path) -> None:

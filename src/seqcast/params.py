@@ -342,6 +342,9 @@ class RecurrentParams(Section):
     num_layers: PositiveInt = 1
     dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
     nonlinearity: Literal["tanh", "relu"] = "tanh"
+    # relative: price columns minus their value on the window's last day, under a change
+    # target (seqcast.models.anchoring); absolute: the scaled values as they are
+    inputs: Literal["relative", "absolute"] = "relative"
     train: TrainOverrides = TrainOverrides()
 
 
@@ -350,6 +353,7 @@ class NumpyGatedParams(Section):
 
     hidden_size: PositiveInt = 32
     num_layers: PositiveInt = 1
+    inputs: Literal["relative", "absolute"] = "relative"  # as for the PyTorch networks
     train: TrainOverrides = TrainOverrides()
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from seqcast.errors import SeqcastError
 from seqcast.models import numpy_cells
+from seqcast.models.anchoring import anchor, anchor_windows, anchored_columns
 from seqcast.models.base import Forecaster, History
 from seqcast.models.numpy_cells import GATES, LayerCache, LayerWeights
 from seqcast.models.numpy_training import train_numpy_network
@@ -165,13 +166,16 @@ class NumpyForecaster(Forecaster):
         self.options = options
         self.train_params = train or TrainParams()
         self.net: NumpyRecurrentNet | None = None
+        self.anchored: tuple[int, ...] = ()  # input columns read relative to the last day
 
     def fit(self, train: Windows, val: Windows) -> History:
         config = NumpyNetConfig(
             cell=self.cell,
             input_size=train.x.shape[-1],
-            **self.options.model_dump(exclude={"train"}),
+            **self.options.model_dump(exclude={"train", "inputs"}),
         )
+        self.anchored = anchored_columns(train, self.options.inputs)
+        train, val = anchor_windows(train, self.anchored), anchor_windows(val, self.anchored)
         init_seed, shuffle_seed = np.random.SeedSequence(self.train_params.seed).spawn(2)
         self.net = NumpyRecurrentNet.initialized(config, np.random.default_rng(init_seed))
         return train_numpy_network(
@@ -186,13 +190,17 @@ class NumpyForecaster(Forecaster):
     def predict(self, x: np.ndarray) -> np.ndarray:
         if self.net is None:
             raise RuntimeError("NumpyForecaster is not fitted; call fit first")
-        return self.net.predict(np.asarray(x, dtype=np.float64))
+        return self.net.predict(self.net_inputs(np.asarray(x, dtype=np.float64)))
+
+    def net_inputs(self, x: np.ndarray) -> np.ndarray:
+        """What the network reads for scaled windows `x`: anchored as in training."""
+        return anchor(x, self.anchored)
 
     def learned_parameters(self) -> dict[str, np.ndarray]:
         return dict(self.net.params)
 
     def config(self) -> dict[str, Any]:
-        return {"net": asdict(self.net.config)}
+        return {"net": asdict(self.net.config), "anchored": list(self.anchored)}
 
     def _save_state(self, directory: Path) -> None:
         with (directory / WEIGHTS_FILE).open("wb") as handle:
@@ -216,4 +224,5 @@ class NumpyForecaster(Forecaster):
         )
         model = cls(cell=net_config.cell, options=options)
         model.net = NumpyRecurrentNet(net_config, params)
+        model.anchored = tuple(config.get("anchored", ()))
         return model

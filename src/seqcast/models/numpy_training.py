@@ -15,8 +15,8 @@ from threadpoolctl import threadpool_limits
 from seqcast.models.base import History
 from seqcast.models.early_stopping import EarlyStopping
 from seqcast.models.numpy_optim import SGD, Adam, ReduceOnPlateau, clip_grad_norm
-from seqcast.models.runtime import resolve_threads
 from seqcast.params import TrainParams
+from seqcast.threads import resolve_threads
 from seqcast.windows import Windows
 
 if TYPE_CHECKING:  # numpy_rnn's forecaster calls this loop

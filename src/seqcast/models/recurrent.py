@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from seqcast.errors import SeqcastError
+from seqcast.models.anchoring import anchor, anchor_windows, anchored_columns
 from seqcast.models.base import Forecaster, History
 from seqcast.models.training import train_network
 from seqcast.params import RecurrentParams, TrainParams
@@ -83,9 +84,10 @@ class RecurrentForecaster(Forecaster):
         self.options = options
         self.train_params = train or TrainParams()
         self.net: RecurrentNet | None = None
+        self.anchored: tuple[int, ...] = ()  # input columns read relative to the last day
 
     def _build(self, input_size: int, outputs: int) -> RecurrentNet:
-        architecture = self.options.model_dump(exclude={"train"})
+        architecture = self.options.model_dump(exclude={"train", "inputs"})
         config = NetConfig(cell=self.cell, input_size=input_size, outputs=outputs, **architecture)
         return RecurrentNet(config)
 
@@ -93,20 +95,26 @@ class RecurrentForecaster(Forecaster):
         torch.manual_seed(self.train_params.seed)
         outputs = train.y.shape[1] if train.y.ndim == 2 else 1
         self.net = self._build(input_size=train.x.shape[-1], outputs=outputs)
+        self.anchored = anchored_columns(train, self.options.inputs)
+        train, val = anchor_windows(train, self.anchored), anchor_windows(val, self.anchored)
         return train_network(self.net, train, val, self.train_params, label=self.cell)
+
+    def net_inputs(self, x: np.ndarray) -> np.ndarray:
+        """What the network reads for scaled windows `x`: anchored as in training."""
+        return anchor(x, self.anchored)
 
     @torch.no_grad()
     def predict(self, x: np.ndarray) -> np.ndarray:
         self.net.eval()
         device = next(self.net.parameters()).device
-        x = torch.as_tensor(x, dtype=torch.float32).to(device)  # (n, window, features)
-        return self.net(x).cpu().double().numpy()
+        x = torch.as_tensor(self.net_inputs(x), dtype=torch.float32).to(device)
+        return self.net(x).cpu().double().numpy()  # x: (n, window, features)
 
     def learned_parameters(self) -> dict[str, np.ndarray]:
         return {name: t.detach().cpu().numpy() for name, t in self.net.state_dict().items()}
 
     def config(self) -> dict[str, Any]:
-        return {"net": asdict(self.net.config)}
+        return {"net": asdict(self.net.config), "anchored": list(self.anchored)}
 
     def _save_state(self, directory: Path) -> None:
         state = self.net.state_dict()
@@ -127,6 +135,7 @@ class RecurrentForecaster(Forecaster):
         )
         model = cls(cell=net_config.cell, options=options)
         model.net = RecurrentNet(net_config)
+        model.anchored = tuple(config.get("anchored", ()))
         path = directory / WEIGHTS_FILE
         try:
             state = torch.load(path, weights_only=True, map_location="cpu")

@@ -6,26 +6,12 @@ then moves the network and the data there once, so that one code path serves bot
 concurrent runs, so that parallel experiments do not oversubscribe the machine.
 """
 
-import os
-
 import torch
 
 from seqcast import determinism
 from seqcast.errors import SeqcastError
 from seqcast.params import TrainParams
-
-
-def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity), not merely the machine's count."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def resolve_threads(params: TrainParams) -> int:
-    if params.threads:
-        return params.threads
-    return max(1, available_cores() // params.parallel_runs)
+from seqcast.threads import resolve_threads
 
 
 def resolve_device(requested: str) -> torch.device:

@@ -1,0 +1,83 @@
+"""Is the committed state the reproduced state? `python -m seqcast.lock_check`, run by CI.
+
+Compares what git holds (code, params, the sample data and the reports committed beside
+them) with what dvc.lock records for each stage, without running anything. A stage output
+that DVC does not keep in git (data/, reports/models/) is missing from a fresh clone and
+is not a difference. Exit 1, with the list and what to do, when anything differs.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+
+def _git_tracked(paths: set[str]) -> set[str]:
+    if not paths:
+        return set()
+    listed = subprocess.run(
+        ["git", "ls-files", "--", *sorted(paths)], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return {p for p in paths if any(f == p or f.startswith(p.rstrip("/") + "/") for f in listed)}
+
+
+def _stage_outputs(lock: dict) -> list[str]:
+    return [out["path"] for stage in lock["stages"].values() for out in stage.get("outs", [])]
+
+
+def stale_entries(status: dict, lock: dict) -> list[str]:
+    """'stage: path (what)' for every tracked input or committed output that dvc.lock
+    does not describe; `status` is `dvc status --json`, `lock` is dvc.lock."""
+    outputs = _stage_outputs(lock)
+
+    def produced(path: str) -> bool:
+        return any(path == out or path.startswith(out.rstrip("/") + "/") for out in outputs)
+
+    found: list[tuple[str, str, str]] = []
+    for stage, changes in status.items():
+        for change in changes:
+            if not isinstance(change, dict):  # "changed command", "always changed"
+                found.append((stage, "cmd", str(change)))
+                continue
+            for kind, entries in change.items():
+                if kind == "changed deps":
+                    for path, what in entries.items():
+                        if isinstance(what, dict):  # params.yaml: {key: modified}
+                            found += [(stage, f"{path}: {key}", v) for key, v in what.items()]
+                        elif not produced(path):
+                            found.append((stage, path, what))
+                elif kind == "changed outs":
+                    found += [(stage, path, what) for path, what in entries.items()]
+    committed_outs = _git_tracked({path for _, path, _ in found if produced(path)})
+    return [
+        f"{stage}: {path} ({what})"
+        for stage, path, what in found
+        if not produced(path.split(":")[0]) or path in committed_outs
+    ]
+
+
+def main() -> int:
+    command = [sys.executable, "-m", "dvc", "status", "--json"]
+    status = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    lock = yaml.safe_load(Path("dvc.lock").read_text())
+    stale = stale_entries(json.loads(status or "{}"), lock)
+    if not stale:
+        print(
+            "lock check: dvc.lock and the committed reports match the committed code, "
+            "params and data"
+        )
+        return 0
+    print(
+        "lock check: dvc.lock does not describe what is committed; run `make repro` and "
+        "commit dvc.lock and reports/ with your change. Differences:",
+        file=sys.stderr,
+    )
+    for line in stale:
+        print(f"  {line}", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

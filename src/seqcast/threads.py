@@ -1,0 +1,52 @@
+"""How many CPU threads a stage computes with, pinned for every pool that touches a number.
+
+A sum split over two threads adds in another order than over one, so the last digits of
+a result depend on the thread count. Every stage therefore pins PyTorch's intra-op pool,
+the BLAS and OpenMP pools that NumPy, SciPy and scikit-learn call, and the environment
+variables that libraries loaded later read, to `train.threads` (1 by default): the
+digits are then the same on a laptop, a 2-core CI runner and a 64-core server.
+`train.threads: 0` (the cores divided by `train.parallel_runs`) is faster on a big idle
+machine but gives up that guarantee.
+
+Kept free of a torch import: a stage that trains nothing should not pay for loading it.
+"""
+
+import os
+import sys
+
+from threadpoolctl import threadpool_limits
+
+from seqcast.params import TrainParams
+
+# Read when a library loads: OpenMP (PyTorch, scikit-learn), OpenBLAS, MKL, Apple's
+# Accelerate and numexpr.
+THREAD_VARIABLES = (
+    "OMP_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+)
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity), not merely the machine's count."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def resolve_threads(params: TrainParams) -> int:
+    if params.threads:
+        return params.threads
+    return max(1, available_cores() // params.parallel_runs)
+
+
+def pin(threads: int) -> None:
+    """Limit every thread pool of this process, loaded now or later, to `threads`."""
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+    threadpool_limits(limits=threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
