@@ -237,7 +237,8 @@ def test_gate_passes_when_an_unchanged_model_is_retrained_from_scratch(gated_rep
 
 
 def test_gate_fails_on_a_deliberately_worsened_model(gated_repo):
-    write_params(gated_repo, {"models": {"linear": {"alpha": 1e4}}})  # heavy ridge penalty
+    # No ridge penalty: least squares on the flattened window overfits the training years.
+    write_params(gated_repo, {"models": {"linear": {"alpha": 0.0}}})
     try:
         result = run(gated_repo, "dvc", "repro")
         assert result.returncode == 0, result.stderr
@@ -248,7 +249,7 @@ def test_gate_fails_on_a_deliberately_worsened_model(gated_repo):
         for metric in ("rmse", "mae", "mape", "mase", "skill_vs_naive"):
             assert rows[f"linear.{metric}"].endswith("WORSE"), rows[f"linear.{metric}"]
         assert rows["naive.rmse"].endswith("same")
-        assert lines[-2].startswith("linear.skill_vs_naive > -0.5")
+        assert lines[-2].startswith("linear.skill_vs_naive > -0.05")
         assert lines[-2].endswith("BELOW FLOOR")
         assert "gate: FAILED against HEAD:reports/metrics.json" in result.stdout
     finally:  # back to the committed params, lock and reports, and their outputs

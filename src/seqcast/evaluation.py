@@ -59,5 +59,10 @@ def mean_and_spread(runs: dict[str, dict[str, float]]) -> dict[str, dict[str, fl
     """Mean and spread (sample standard deviation; 0 for one run) of each metric over runs
     such as walk-forward folds or training seeds."""
     frame = pd.DataFrame.from_dict(runs, orient="index")  # rows: runs
+    mean = frame.mean()
     spread = frame.std(ddof=1) if len(frame) > 1 else frame.std(ddof=0)
-    return {"mean": frame.mean().to_dict(), "std": spread.to_dict()}
+    # Runs that agree exactly (a deterministic model over seeds) have exactly their value as
+    # mean and 0 as spread, not the rounding residue of summing and dividing.
+    same = frame.nunique() == 1
+    mean[same], spread[same] = frame.iloc[0][same], 0.0
+    return {"mean": mean.to_dict(), "std": spread.to_dict()}
