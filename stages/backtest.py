@@ -7,34 +7,37 @@ folds.
 """
 
 import argparse
-import datetime
 import json
 from pathlib import Path
 
 import pandas as pd
 
 from seqcast import atomic, stage
-from seqcast.backtest import fold_table, run_fold
+from seqcast.backtest import run_fold
 from seqcast.errors import SeqcastError
 from seqcast.evaluation import rounded
+from seqcast.folds import fold_table, origin_date
 from seqcast.params import load_params
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("origin", help="the fold's origin (YYYY-MM-DD), one of backtest.origins")
+    parser.add_argument("origin", help="a fold number or date (YYYY-MM-DD) of backtest.origins")
     parser.add_argument("model", help="model name, one of backtest.models")
     parser.add_argument("features", help="feature table (parquet)")
     parser.add_argument("out", help="directory for the fold's predictions and metrics")
     args = parser.parse_args()
     params = load_params()
     b = params.backtest
-    if args.origin not in b.origins or args.model not in b.models:
+    origins = {str(o): o for o in b.origins}
+    if args.origin not in origins or args.model not in b.models:
         raise SeqcastError(f"fold {args.origin} {args.model}: not in backtest.origins / .models")
 
+    features = pd.read_parquet(args.features)
+    origin = origin_date(origins[args.origin], features, params.split, b.test_days)
     table = fold_table(
-        pd.read_parquet(args.features),
-        datetime.date.fromisoformat(args.origin),
+        features,
+        origin,
         scheme=b.scheme,
         train_days=b.train_days,
         val_days=b.val_days,
@@ -60,12 +63,13 @@ def main() -> None:
         result.predictions.to_csv(
             out / "predictions.csv", date_format="%Y-%m-%d", float_format="%.6f"
         )
-        atomic.write_json(out / "fold.json", {"origin": args.origin, "scheme": b.scheme, **blocks})
+        fold = {"origin": origin.isoformat(), "fold": args.origin, "scheme": b.scheme}
+        atomic.write_json(out / "fold.json", {**fold, **blocks})
         atomic.write_json(out / "scaler.json", result.scaler.to_dict())
         (out / "history.json").write_text(json.dumps(result.history.to_dict(), indent=2) + "\n")
     m = result.metrics_by_step[first]
     print(
-        f"backtest: {args.model} at {args.origin}: trained {blocks['train']['start']} .. "
+        f"backtest: {args.model} at {origin}: trained {blocks['train']['start']} .. "
         f"{blocks['train']['end']}, tested {blocks['test']['start']} .. "
         f"{blocks['test']['end']}: rmse {m['rmse']:.4g}, skill {m['skill_vs_naive']:.4g}"
     )

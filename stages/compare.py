@@ -134,14 +134,20 @@ def main() -> None:
         )
     per_step_figure = (Path(args.figures) / "per_step.png").relative_to(report_dir).as_posix()
     b = params.backtest
-    origins = sorted(b.origins)  # ISO dates: in time order
+    folds = Path(args.backtest)
+    # Each fold by the date it resolved to (fold.json), in time order.
+    dated = {
+        json.loads((folds / str(o) / b.models[0] / "fold.json").read_text())["origin"]: o
+        for o in b.origins
+    }
     per_fold = {
         model: {
-            o: json.loads((Path(args.backtest) / o / model / "metrics.json").read_text())
-            for o in origins
+            day: json.loads((folds / str(dated[day]) / model / "metrics.json").read_text())
+            for day in sorted(dated)
         }
         for model in b.models
     }
+    origins = sorted(dated)
     backtest = {m: {"folds": f, **mean_and_spread(f)} for m, f in per_fold.items()}
     window = "all days before" if b.scheme == "expanding" else f"the {b.train_days} days before"
     settings = (

@@ -94,10 +94,11 @@ def main() -> None:
             model_dir=model_dir,
             raw_data=Path(args.raw),
             net=model.net if recurrent else None,
-            input_example=test.x[:2],
+            # What the network itself reads: the windows as the model anchors them.
+            input_example=model.net_inputs(test.x[:2]) if recurrent else None,
             inputs=[Path(p) for p in (model_dir, args.windows, args.split, args.scaler, args.raw)],
         )
-        atomic.write_json(out / "mlflow_run.json", {"run_id": run_id})
+    atomic.write_json(tracking.run_record(Path.cwd(), args.model), {"run_id": run_id})
     print(f"evaluate: {args.model}: " + ", ".join(f"{k} {v:.4g}" for k, v in metrics.items()))
 
 

@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcast.backtest import fold_table, run_fold
+from seqcast.backtest import run_fold
 from seqcast.errors import SeqcastError
 from seqcast.evaluation import mean_and_spread
 from seqcast.features import make_features
+from seqcast.folds import fold_table, origin_date
 from seqcast.params import parse_params
 
 
@@ -120,10 +121,31 @@ def test_mean_and_spread_across_folds_is_the_mean_and_sample_standard_deviation(
 def test_backtest_params_name_a_bad_origin_or_model():
     with pytest.raises(SeqcastError, match=r"backtest.origins: '2012-13-01' is not a date"):
         parse_params({"backtest": {"origins": ["2012-13-01"]}})
-    with pytest.raises(SeqcastError, match=r"list each date once"):
+    with pytest.raises(SeqcastError, match=r"list each origin once"):
         parse_params({"backtest": {"origins": ["2012-03-30", "2011-09-30", "2012-03-30"]}})
     with pytest.raises(SeqcastError, match=r"backtest.models contains 'arima': not a known model"):
         parse_params({"backtest": {"models": ["naive", "arima"]}})
     # Dates YAML reads unquoted are the same origins as quoted ones.
     unquoted = parse_params({"backtest": {"origins": [datetime.date(2012, 3, 30)]}})
     assert unquoted.backtest.origins == ["2012-03-30"]
+
+
+def test_fold_numbers_count_back_from_the_test_split(features):
+    """Fold k's test block is the k-th block of test_days before the test split: here the
+    split of 196 rows at 0.6 / 0.2 starts the test split at row 156 (117 + 39)."""
+    split = parse_params({"split": {"train": 0.6, "val": 0.2}}).split
+    assert origin_date(1, features, split, 20) == _day(features, 156 - 20 - 1)
+    assert origin_date(2, features, split, 20) == _day(features, 156 - 40 - 1)
+    fold = fold_table(features, origin_date(1, features, split, 20), **FOLD)
+    assert fold.index[-1] == features.index[155]  # the day before the test split
+    assert origin_date("2012-03-30", features, split, 20) == datetime.date(2012, 3, 30)
+    with pytest.raises(SeqcastError, match=r"fold 8 would end 8 x backtest.test_days = 160"):
+        origin_date(8, features, split, 20)
+
+
+def test_fold_numbers_and_dates_are_both_origins():
+    assert parse_params({}).backtest.origins == [3, 2, 1]
+    mixed = parse_params({"backtest": {"origins": [2, "2012-03-30"]}})
+    assert mixed.backtest.origins == [2, "2012-03-30"]
+    with pytest.raises(SeqcastError, match=r"backtest.origins: 0 is not a fold number"):
+        parse_params({"backtest": {"origins": [0]}})

@@ -32,6 +32,12 @@ KAGGLE_ALL = (
 )
 
 
+@pytest.fixture(autouse=True)
+def in_the_repository(tmp_path, monkeypatch):
+    """Stages run at the repository root: here tmp_path, so that its files lie inside."""
+    monkeypatch.chdir(tmp_path)
+
+
 def write(tmp_path: Path, text: str, name: str = "prices.csv") -> str:
     path = tmp_path / name
     path.write_text(text)
@@ -305,3 +311,63 @@ def test_a_file_of_non_price_columns_only_needs_numbers(tmp_path):
     prices = sources.load_raw(data).prices
     assert prices["temperature"].tolist() == [-3.5, -1.0]
     assert prices["ticker"].tolist() == ["BERLIN", "BERLIN"]
+
+
+def test_a_file_in_another_text_encoding_is_read_with_data_csv_encoding(tmp_path):
+    text = "Date,Clôture\n2024-01-02,10.5\n2024-01-03,11.0\n"
+    path = tmp_path / "prices.csv"
+    path.write_bytes(text.encode("cp1252"))
+    csv = CsvParams(
+        path=str(path), date_column="Date", ticker_column=None, columns={"close": "Clôture"}
+    )
+    # Read as UTF-8 (the default), the 'ô' of the header is byte 0xf4 at offset 7.
+    assert error(csv) == (
+        f"data.csv.path = '{path}': not valid utf-8 text at byte 7 (line 1); set "
+        "data.csv.encoding (e.g. latin-1 or cp1252)"
+    )
+    raw = load_csv(csv.model_copy(update={"encoding": "cp1252"}), "X")
+    assert raw.prices["close"].tolist() == [10.5, 11.0]
+
+
+def test_an_undecodable_byte_is_found_at_its_place_in_a_long_file(tmp_path):
+    days = pd.bdate_range("2000-01-03", periods=20_000)
+    rows = "".join(f"{d:%Y-%m-%d},1,2,0.5,1.5,10,AAPL\n" for d in days)
+    head = ("date,open,high,low,close,volume,Name\n" + rows).encode()
+    path = tmp_path / "prices.csv"
+    path.write_bytes(head + b"2100-01-01,1,2,0.5,1.5,10,AAPL\xff\n")
+    # The offset in the file, not within one of pandas' read buffers.
+    message = error(kaggle(str(path)))
+    assert f"at byte {len(head) + 30} (line 20002)" in message
+
+
+def test_an_unknown_encoding_is_a_params_error():
+    with pytest.raises(SeqcastError) as info:
+        parse_params({"data": {"csv": {"encoding": "utf-9"}}})
+    assert str(info.value) == (
+        "params.yaml: data.csv.encoding = 'utf-9': not a text encoding Python knows; use one "
+        "such as utf-8, latin-1 or cp1252"
+    )
+    # A codec of bytes to bytes is no text encoding either.
+    with pytest.raises(SeqcastError, match=r"data\.csv\.encoding = 'base64'"):
+        parse_params({"data": {"csv": {"encoding": "base64"}}})
+
+
+def test_a_file_outside_the_repository_is_read_with_a_warning(tmp_path, monkeypatch):
+    path = write(tmp_path, KAGGLE)
+    (tmp_path / "repo").mkdir()
+    monkeypatch.chdir(tmp_path / "repo")
+    raw = load_csv(kaggle(path), "AAPL")
+    assert len(raw.prices) == 4
+    assert raw.warnings == [
+        f"data.csv.path = '{path}' is outside the repository: DVC cannot track it, so a "
+        "change to it will not rerun the pipeline"
+    ]
+    # Relative to the current directory, the repository root when a stage runs.
+    assert load_csv(kaggle("../prices.csv"), "AAPL").warnings == [
+        "data.csv.path = '../prices.csv' is outside the repository: DVC cannot track it, so "
+        "a change to it will not rerun the pipeline"
+    ]
+    # Inside it, under any spelling of the path, no warning.
+    monkeypatch.chdir(tmp_path)
+    assert load_csv(kaggle(path), "AAPL").warnings == []
+    assert load_csv(kaggle("repo/../prices.csv"), "AAPL").warnings == []

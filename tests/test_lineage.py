@@ -151,9 +151,9 @@ def runs(pipeline_repo):
     client = MlflowClient(tracking_uri=tracking.default_uri(pipeline_repo))
     experiment = client.get_experiment_by_name("seqcast")
     by_model = {}
-    for path in sorted((pipeline_repo / "reports/models").glob("*/mlflow_run.json")):
+    for path in sorted((pipeline_repo / tracking.RUN_RECORDS).glob("*.json")):
         run_id = yaml.safe_load(path.read_text())["run_id"]
-        by_model[path.parent.name] = client.get_run(run_id)
+        by_model[path.stem] = client.get_run(run_id)
     assert {r.info.experiment_id for r in by_model.values()} == {experiment.experiment_id}
     return client, by_model
 

@@ -309,19 +309,19 @@ def test_seeds_give_each_model_a_mean_and_spread(repo):
             {"window": {"length": 5000}},
             "window",
             "window.length = 5000: too long for the training split",
-            "data/windows",
+            "data/raw/checked.json",  # the check stage catches it before anything trains
         ),
         (
             {"features": {"lags": -1}},
             "featurize",
             "features.lags = -1: Input should be greater than or equal to 0",
-            "data/features/features.parquet",
+            "data/raw/checked.json",
         ),
         (
             {"split": {"train": 1.5}},
             "split",
             "split.train = 1.5: Input should be less than 1",
-            "data/split/split.parquet",
+            "data/raw/checked.json",
         ),
     ],
     ids=["unknown-ticker", "window-too-long", "negative-lag", "split-fraction"],
@@ -350,3 +350,76 @@ def test_unknown_model_name_is_named_with_the_allowed_ones(repo):
         assert "naive, linear, rnn, lstm, gru" in result.stderr
     finally:
         write_params(repo, {})
+
+
+def _csv_repo(repo: Path, frame: pd.DataFrame) -> None:
+    frame.to_csv(repo / "data" / "mine.csv", index=False)
+    write_params(repo, {"data": {"source": "csv", "csv": {"path": "data/mine.csv"}}})
+
+
+@pytest.mark.parametrize(
+    ("rows", "message"),
+    [
+        (
+            lambda aapl: aapl.tail(400),
+            "backtest fold 3 does not fit this series of 391 rows: backtest.origins: ",
+        ),
+        (
+            lambda aapl: aapl.tail(900).assign(open=5.0, high=5.0, low=5.0, close=5.0),
+            "AAPL close is constant (5 on all 900 days): there is nothing to forecast",
+        ),
+    ],
+    ids=["too-short-for-the-backtest", "constant"],
+)
+def test_the_check_stage_fails_before_anything_trains(repo, rows, message):
+    sample = pd.read_csv(repo / "data/sample/stocks.csv")
+    _csv_repo(repo, rows(sample[sample["ticker"] == "AAPL"]))
+    try:
+        result = run(repo, "dvc", "repro")
+        assert result.returncode != 0
+        errors = [line for line in result.stderr.splitlines() if "seqcast" in line]
+        assert len(errors) == 1, result.stderr
+        assert errors[0].startswith("seqcast check: error: ")
+        assert message in errors[0]
+        assert "Traceback" not in result.stderr
+        assert "Running stage 'train@" not in result.stdout
+        assert not (repo / "data/raw/checked.json").exists()
+    finally:
+        (repo / "data/mine.csv").unlink()
+        write_params(repo, {})
+        run(repo, "dvc", "checkout", "-q")
+
+
+def test_an_empty_experiment_name_is_refused_with_the_params(repo):
+    write_params(repo, {"tracking": {"experiment": ""}})
+    try:
+        result = run(repo, sys.executable, "-m", "seqcast.params", "params.yaml")
+        assert result.returncode == 2
+        assert "tracking.experiment = ''" in result.stderr
+    finally:
+        write_params(repo, {})
+
+
+def test_params_seen_before_still_log_one_finished_run(repo):
+    """Back to params an earlier run had: DVC runs evaluate again instead of restoring it
+    from its run-cache (persist), so the MLflow store holds a finished run for each."""
+    import mlflow
+
+    client = mlflow.tracking.MlflowClient(f"sqlite:///{repo / 'mlflow.db'}")
+
+    def finished_linear_runs() -> int:
+        experiment = client.get_experiment_by_name("seqcast").experiment_id
+        runs = client.search_runs([experiment], "tags.model = 'linear'", max_results=1000)
+        return sum(run.info.status == "FINISHED" for run in runs)
+
+    before = finished_linear_runs()
+    try:
+        for update in ({"models": {"linear": {"alpha": 2.0}}}, {}):
+            write_params(repo, update)
+            result = run(repo, "dvc", "repro", "compare")
+            assert result.returncode == 0, result.stderr
+            assert "Running stage 'evaluate@linear'" in result.stdout
+        assert finished_linear_runs() == before + 2
+    finally:
+        write_params(repo, {})
+        run(repo, "dvc", "checkout", "-q")

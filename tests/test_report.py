@@ -47,7 +47,8 @@ def test_verdict_names_the_significant_winners():
     )
     text = verdict(table)
     assert text.startswith("**1 of 2 models beat the naive forecast significantly**")
-    assert "the best, lstm, by a skill of 0.1" in text and "p = 0.004" in text
+    assert "the best, lstm, by a skill of 0.1" in text
+    assert "p = 0.004, Holm-adjusted 0.008" in text  # two models tested: 2 x 0.004
 
 
 def test_per_step_section_tables_and_finding():
@@ -58,9 +59,19 @@ def test_per_step_section_tables_and_finding():
     assert "| lstm | 1.2 | 1.4 |" in text
     assert "| lstm | 0.900 | < 0.001 |" in text
     assert "| naive | n/a | n/a |" in text
-    assert "Significantly better than naive (p < 0.05): lstm on day 2." in text
+    # One model tested on each day: its Holm-adjusted p is its own.
+    assert "| p (Holm) | day 1 | day 2 |" in text
+    assert text.count("| lstm | 0.900 | < 0.001 |") == 2
+    assert (
+        "Significantly better than naive (Holm-adjusted p < 0.05 across the 1 model tested on "
+        "each day): lstm on day 2. The correction holds the chance of a false claim to 0.05 on "
+        "each day, not across all 2 days."
+    ) in text
     quiet = per_step_section(rmse, p.fillna(0.5).clip(lower=0.5))
-    assert "No model beats the naive forecast significantly (p < 0.05) on any day." in quiet
+    assert (
+        "No model beats the naive forecast significantly on any day (Holm-adjusted p < 0.05 "
+        "across the 1 model tested on each day)."
+    ) in quiet
 
 
 def _report(tmp_path):
@@ -130,7 +141,7 @@ def test_html_report_renders_offline_in_headless_chromium(tmp_path):
     assert page["title"] == "TEST report"
     assert page["leaderboard"] == ["naive", "lstm"]
     assert page["header"][:3] == ["rank", "model", "RMSE"]
-    assert "p (better than naive)" in page["header"]
+    assert "p (better than naive)" in page["header"] and "p (Holm)" in page["header"]
     assert page["boardHeight"] > 50  # laid out, not collapsed
     assert page["headings"] == [
         "Leaderboard",

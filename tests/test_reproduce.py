@@ -117,9 +117,7 @@ def test_no_store_unknown_run_and_run_without_params_fail_clearly(tmp_path, monk
 
 
 def test_a_run_of_the_pipeline_reproduces_identically(pipeline_repo):
-    run_id = json.loads((pipeline_repo / "reports/models/gru/mlflow_run.json").read_text())[
-        "run_id"
-    ]
+    run_id = tracking.recorded_run_id(pipeline_repo, "gru")
     lock = (pipeline_repo / "dvc.lock").read_bytes()
     client = MlflowClient(tracking_uri=tracking.default_uri(pipeline_repo))
     runs_before = len(client.search_runs(client.get_experiment_by_name("seqcast").experiment_id))

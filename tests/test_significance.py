@@ -7,7 +7,7 @@ import pytest
 from scipy import stats
 
 from seqcast.errors import SeqcastError
-from seqcast.significance import autocovariance, diebold_mariano, squared_errors
+from seqcast.significance import autocovariance, diebold_mariano, holm_adjust, squared_errors
 
 
 def test_one_step_statistic_and_p_values_by_hand():
@@ -76,3 +76,38 @@ def test_too_few_targets_for_the_horizon_is_a_clear_error():
     message = "3-step forecasts needs at least 5 targets; there are 4"
     with pytest.raises(SeqcastError, match=message):
         diebold_mariano(np.ones(4), np.zeros(4), horizon=3)
+
+
+def test_holm_adjustment_of_three_models_by_hand():
+    """Sorted: 0.01 x 3 = 0.03; 0.03 x 2 = 0.06; 0.04 x 1 = 0.04, raised to 0.06 to stay
+    monotone."""
+    adjusted = holm_adjust({"lstm": 0.01, "gru": 0.04, "rnn": 0.03})
+    assert adjusted == pytest.approx({"lstm": 0.03, "gru": 0.06, "rnn": 0.06}, rel=1e-12)
+
+
+def test_holm_caps_at_one_and_leaves_undefined_tests_out_of_the_count():
+    adjusted = holm_adjust({"naive": math.nan, "a": 0.02, "b": 0.04, "c": 0.9})
+    assert math.isnan(adjusted["naive"])
+    # m = 3 defined tests, not 4: 0.02 x 3, then max(0.06, 0.04 x 2), then min(1, 0.9 x 1).
+    assert [adjusted[k] for k in "abc"] == pytest.approx([0.06, 0.08, 0.9], rel=1e-12)
+    assert holm_adjust({"a": 0.6, "b": 0.7}) == {"a": 1.0, "b": 1.0}
+    assert holm_adjust({}) == {}
+
+
+def test_holm_rejects_exactly_what_the_step_down_procedure_rejects():
+    """Adjusted p <= alpha if and only if Holm's procedure at level alpha rejects: walk the
+    sorted p-values, reject p_(k) while p_(k) <= alpha / (m - k + 1), stop at the first that
+    is not."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        m = int(rng.integers(1, 8))
+        p = {f"m{i}": float(x) for i, x in enumerate(rng.uniform(0, 0.2, m) ** 2)}
+        adjusted = holm_adjust(p)
+        for alpha in (0.01, 0.05, 0.1):
+            rejected = set()
+            for k, name in enumerate(sorted(p, key=p.get)):
+                if p[name] > alpha / (m - k):
+                    break
+                rejected.add(name)
+            assert {n for n, a in adjusted.items() if a <= alpha} == rejected
+            assert all(adjusted[n] >= p[n] for n in p)

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 from repo_helpers import subprocess_env
 
+from seqcast import tracking
+
 STARTUP_S = 180  # the server takes a while to start on 2 busy cores
 LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
 
@@ -107,8 +109,8 @@ def test_ui_serves_the_pipeline_runs_over_rest_and_stops_with_its_group(pipeline
             {"experiment_ids": [experiment["experiment"]["experiment_id"]], "max_results": 100},
         )
         served = {r["info"]["run_id"]: r for r in found["runs"]}
-        for record in sorted((pipeline_repo / "reports/models").glob("*/mlflow_run.json")):
-            report = record.parent
+        for record in sorted((pipeline_repo / tracking.RUN_RECORDS).glob("*.json")):
+            report = pipeline_repo / "reports/models" / record.stem
             run_id = json.loads(record.read_text())["run_id"]
             run = served[run_id]
             tags = {t["key"]: t["value"] for t in run["data"]["tags"]}

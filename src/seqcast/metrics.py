@@ -65,13 +65,17 @@ def forecast_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, y_naive: np.ndarray, scale: float
 ) -> dict[str, float]:
     model_rmse = rmse(y_true, y_pred)
+    model_skill = skill(model_rmse, rmse(y_true, y_naive))
+    # The naive model's prices, scaled and unscaled, can differ from the naive forecast in
+    # the last digit: its skill is exactly 0, not the residue of two RMSEs that differ so.
+    as_naive = bool(np.all(np.abs(y_pred - y_naive) <= NO_CHANGE * np.abs(y_naive)))
     return {
         "mae": mae(y_true, y_pred),
         "rmse": model_rmse,
         "mape": mape(y_true, y_pred),
         "r2": r2(y_true, y_pred),
         "mase": mase(y_true, y_pred, scale),
-        "skill_vs_naive": skill(model_rmse, rmse(y_true, y_naive)),
+        "skill_vs_naive": 0.0 if as_naive else model_skill,
         # The naive forecast is the price at the origin: the anchor of each change.
         "directional_accuracy": directional_accuracy(y_true, y_pred, y_naive),
     }

@@ -5,6 +5,7 @@ that runs, with a message naming the key, the value and what is allowed.
 """
 
 import datetime
+import io
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -99,6 +100,19 @@ class CsvParams(Section):
     missing: Literal["error", "ffill", "drop"] = "error"
     sort: bool = False  # sort rows by date; otherwise unsorted dates are an error
     large_gap: Annotated[float, Field(gt=1)] = 5.0  # warn at gaps > large_gap x median spacing
+    encoding: str = "utf-8"  # any codec Python knows: latin-1, cp1252, utf-16, ...
+
+    @model_validator(mode="after")
+    def _known_encoding(self) -> "CsvParams":
+        try:
+            # As a text file opens it: codecs of bytes to bytes (base64) are refused too.
+            io.TextIOWrapper(io.BytesIO(), encoding=self.encoding)
+        except LookupError:
+            raise ValueError(
+                f"data.csv.encoding = {self.encoding!r}: not a text encoding Python knows; use "
+                "one such as utf-8, latin-1 or cp1252"
+            ) from None
+        return self
 
     @model_validator(mode="after")
     def _distinct_columns(self) -> "CsvParams":
@@ -252,23 +266,34 @@ class ForecastParams(Section):
     days: PositiveInt = 20
 
 
-def _iso_date(value: Any) -> Any:
-    """A date written YYYY-MM-DD, quoted or not, kept as that string (DVC's stage names)."""
+def _origin(value: Any) -> Any:
+    """A fold number k >= 1, or a date written YYYY-MM-DD, quoted or not, kept as that
+    string (both become DVC stage names)."""
+    if isinstance(value, bool):
+        raise ValueError(f"backtest.origins: {value!r} is neither a fold number nor a date")
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError(f"backtest.origins: {value} is not a fold number (1, 2, ...)")
+        return value
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, str):
         try:
             datetime.date.fromisoformat(value)
         except ValueError:
-            raise ValueError(f"backtest.origins: {value!r} is not a date YYYY-MM-DD") from None
+            raise ValueError(
+                f"backtest.origins: {value!r} is not a date YYYY-MM-DD nor a fold number"
+            ) from None
     return value
 
 
-IsoDate = Annotated[str, BeforeValidator(_iso_date)]
+Origin = Annotated[int | str, BeforeValidator(_origin)]
 
 
 class BacktestParams(Section):
-    origins: list[IsoDate] = ["2011-09-30", "2012-03-30", "2012-09-28"]
+    # k: the fold whose test block ends k - 1 blocks of test_days before the test split, so
+    # that the default fits any series; or a date: the last day the fold learns from.
+    origins: list[Origin] = [3, 2, 1]
     models: list[str] = ["naive", "linear"]
     scheme: Literal["expanding", "sliding"] = "expanding"
     train_days: PositiveInt = 1500
@@ -288,8 +313,8 @@ class BacktestParams(Section):
                 "backtest.origins and backtest.models: list at least one of each; the "
                 "comparison report summarises the walk-forward backtest"
             )
-        if len(set(self.origins)) != len(self.origins):
-            raise ValueError(f"backtest.origins = {self.origins}: list each date once")
+        if len({str(o) for o in self.origins}) != len(self.origins):
+            raise ValueError(f"backtest.origins = {self.origins}: list each origin once")
         return self
 
 
@@ -401,7 +426,7 @@ class ModelsParams(Section):
 
 
 class TrackingParams(Section):
-    experiment: str = "seqcast"
+    experiment: Annotated[str, Field(min_length=1, pattern=r"\S")] = "seqcast"
 
 
 class MetricRule(Section):

@@ -6,6 +6,8 @@ from typing import Any
 
 import pandas as pd
 
+from seqcast.significance import holm_adjust
+
 COLUMNS = {
     "rmse": "RMSE",
     "mae": "MAE",
@@ -16,13 +18,20 @@ COLUMNS = {
     "directional_accuracy": "dir. acc.",
     "dm_statistic": "DM",
     "dm_p_better": "p (better than naive)",
+    "dm_p_better_holm": "p (Holm)",
 }
-# Significance level of the Diebold-Mariano tests the verdicts quote.
+P_COLUMNS = ("dm_p_better", "dm_p_better_holm")
+# Family-wise significance level of the Diebold-Mariano verdicts, after Holm's correction.
 ALPHA = 0.05
+# Report values are ratios or prices; one this close to 0 is floating-point residue, such as
+# 1 - x / y of two RMSEs that differ only by rounding, and prints as 0.
+ZERO = 1e-12
 
 
-def _cell(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.4g}"
+def _cell(value: float, spec: str = ".4g") -> str:
+    if math.isnan(value):
+        return "n/a"
+    return format(0.0 if abs(value) < ZERO else value, spec)
 
 
 def _p_cell(value: float) -> str:
@@ -31,10 +40,49 @@ def _p_cell(value: float) -> str:
     return "< 0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _p_quote(value: float) -> str:
+    return "p < 0.001" if value < 0.001 else f"p = {value:.3g}"
+
+
+def _names(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _models(count: int) -> str:
+    return f"{count} model{'' if count == 1 else 's'}"
+
+
+def holm_against_naive(p_better: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Holm-adjusted p-values of "better than naive" and "worse than naive", across models.
+
+    `p_better`: each model's one-sided p-value of "more accurate than naive", indexed by
+    model. The family is every model but naive itself; naive's adjusted p-values are NaN.
+    """
+    tested = p_better.drop(index="naive", errors="ignore")
+    # The t distribution is continuous: the other one-sided p-value is 1 - p.
+    better, worse = holm_adjust(tested.to_dict()), holm_adjust((1 - tested).to_dict())
+    return (
+        pd.Series(better, dtype="float64").reindex(p_better.index),
+        pd.Series(worse, dtype="float64").reindex(p_better.index),
+    )
+
+
 def leaderboard(metrics: dict[str, dict[str, float]]) -> pd.DataFrame:
-    """One row per model, best RMSE first; ties keep the order of models.enabled."""
-    table = pd.DataFrame.from_dict(metrics, orient="index")[list(COLUMNS)]
+    """One row per model, best RMSE first; ties keep the order of models.enabled.
+
+    Beside the metrics: dm_p_better_holm and dm_p_worse_holm, the Holm-adjusted p-values
+    of "better than naive" and "worse than naive" across the models tested against naive.
+    """
+    table = pd.DataFrame.from_dict(metrics, orient="index")[
+        [key for key in COLUMNS if key != "dm_p_better_holm"]
+    ]
+    table["dm_p_better_holm"], table["dm_p_worse_holm"] = holm_against_naive(table["dm_p_better"])
     return table.sort_values("rmse", kind="stable")
+
+
+def tested_count(table: pd.DataFrame) -> int:
+    """How many models the Holm correction counts: those with a defined test against naive."""
+    return int(table["dm_p_better_holm"].notna().sum())
 
 
 def _markdown_table(table: pd.DataFrame) -> str:
@@ -42,7 +90,7 @@ def _markdown_table(table: pd.DataFrame) -> str:
     rule = "|---:|:---|" + "---:|" * len(COLUMNS)
     rows = [
         f"| {rank} | {name} | "
-        + " | ".join((_p_cell if key == "dm_p_better" else _cell)(row[key]) for key in COLUMNS)
+        + " | ".join((_p_cell if key in P_COLUMNS else _cell)(row[key]) for key in COLUMNS)
         + " |"
         for rank, (name, row) in enumerate(table.iterrows(), start=1)
     ]
@@ -50,9 +98,12 @@ def _markdown_table(table: pd.DataFrame) -> str:
 
 
 def verdict(table: pd.DataFrame) -> str:
-    """One plain sentence on whether any model beats the naive forecast, and how surely."""
+    """Plain sentences on whether any model beats the naive forecast, or loses to it, and how
+    surely: `table` is a leaderboard, and its Holm-adjusted p-values decide."""
     contenders = table.drop(index="naive", errors="ignore")
-    significant = contenders[contenders["dm_p_better"] < ALPHA]
+    tested = _models(tested_count(table))
+    across = f"Holm-adjusted across the {tested} tested"
+    significant = contenders[contenders["dm_p_better_holm"] < ALPHA]
     if significant.empty:
         lower = contenders[contenders["skill_vs_naive"] > 0]
         closer = (
@@ -62,20 +113,39 @@ def verdict(table: pd.DataFrame) -> str:
             if not lower.empty
             else ""
         )
-        return (
+        alone = contenders[contenders["dm_p_better"] < ALPHA]
+        uncorrected = (
+            f" {_names(list(alone.index))} {'passes' if len(alone) == 1 else 'pass'} "
+            f"p < {ALPHA:g} alone, but not once the p-value is corrected for testing {tested}."
+            if not alone.empty
+            else ""
+        )
+        beats = (
             "**No model beats the naive forecast significantly** (tomorrow = today): no "
             "Diebold-Mariano test of a model's squared errors against the naive forecast's "
-            f"gives p < {ALPHA:g}.{closer} On daily prices this is the common, honest outcome: "
-            "the last price already holds most of what the past can say about the next one."
+            f"gives p < {ALPHA:g}, {across}.{closer}{uncorrected} On daily prices this is the "
+            "common, honest outcome: the last price already holds most of what the past can "
+            "say about the next one."
         )
-    best = significant["skill_vs_naive"].idxmax()
+    else:
+        best = significant["skill_vs_naive"].idxmax()
+        beats = (
+            f"**{len(significant)} of {len(contenders)} models beat the naive forecast "
+            f"significantly** (Diebold-Mariano, p < {ALPHA:g}, {across}); the best, {best}, by "
+            f"a skill of {_cell(significant.loc[best, 'skill_vs_naive'], '.3g')} (1 - RMSE / "
+            f"RMSE_naive, p = {significant.loc[best, 'dm_p_better']:.3g}, Holm-adjusted "
+            f"{significant.loc[best, 'dm_p_better_holm']:.3g}). A significant edge on one test "
+            "period is not yet a lasting one: check it across seeds and walk-forward folds "
+            "before trusting it."
+        )
+    worse = contenders[contenders["dm_p_worse_holm"] < ALPHA]
+    if worse.empty:
+        return beats
+    quoted = ", ".join(f"{name} {_p_quote(p)}" for name, p in worse["dm_p_worse_holm"].items())
     return (
-        f"**{len(significant)} of {len(contenders)} models beat the naive forecast "
-        f"significantly** (Diebold-Mariano, p < {ALPHA:g}); the best, {best}, by a skill of "
-        f"{significant.loc[best, 'skill_vs_naive']:.3g} (1 - RMSE / RMSE_naive, p = "
-        f"{significant.loc[best, 'dm_p_better']:.3g}). "
-        "A significant edge on one test period is not yet a lasting one: check it across "
-        "seeds and walk-forward folds before trusting it."
+        f"{beats} {_names(list(worse.index))} {'is' if len(worse) == 1 else 'are'} "
+        'significantly worse than the naive forecast (Diebold-Mariano test of "less accurate '
+        f'than naive", {across}: {quoted}).'
     )
 
 
@@ -124,6 +194,7 @@ def comparison_markdown(
 ) -> str:
     """The report; `sections` are extra markdown sections placed before the figures."""
     table = leaderboard(metrics)
+    tested = _models(tested_count(table))
     lines = [
         f"# seqcast: {context['ticker']} {context['target']}, {context['horizon']}-step-ahead "
         "forecasts",
@@ -150,7 +221,11 @@ def comparison_markdown(
         "the Diebold-Mariano statistic of the model's squared errors against the naive "
         "forecast's, with the Harvey-Leybourne-Newbold small-sample correction (below 0: "
         "the model's errors are smaller); p is its one-sided p-value for \"the model is more "
-        "accurate than naive\", from Student's t with n - 1 degrees of freedom.",
+        "accurate than naive\", from Student's t with n - 1 degrees of freedom. p (Holm) is "
+        f"that p-value adjusted by Holm's step-down method across the {tested} tested "
+        "against naive, which holds the chance of calling any of them better by luck to "
+        f'{ALPHA:g}; the verdict uses it, and for "worse than naive" the other one-sided '
+        "p-value, 1 - p, adjusted the same way.",
         "",
         *sections,
     ]
@@ -166,7 +241,10 @@ def comparison_markdown(
 
 
 def per_step_section(rmse: pd.DataFrame, p_better: pd.DataFrame) -> str:
-    """RMSE and Diebold-Mariano p-value per forecast step (rows: models, columns: steps)."""
+    """RMSE and Diebold-Mariano p-values per forecast step (rows: models, columns: steps).
+
+    The verdicts of each step are Holm-corrected across the models tested on that step.
+    """
 
     def table(values: pd.DataFrame, what: str, cell=_cell) -> list[str]:
         steps = list(values.columns)
@@ -179,20 +257,35 @@ def per_step_section(rmse: pd.DataFrame, p_better: pd.DataFrame) -> str:
             ),
         ]
 
-    significant = [
-        f"{name} on day {step}"
-        for name, row in p_better.drop(index="naive", errors="ignore").iterrows()
-        for step, p in row.items()
-        if p < ALPHA
-    ]
-    if significant:
-        finding = (
-            f"Significantly better than naive (p < {ALPHA:g}): {', '.join(significant)}. "
-            f"With {p_better.size} tests, about {ALPHA * p_better.size:.2g} would pass by "
-            "chance alone."
-        )
+    def passing(adjusted: pd.DataFrame) -> list[str]:
+        return [
+            f"{name} on day {step}"
+            for name, row in adjusted.iterrows()
+            for step, p in row.items()
+            if p < ALPHA
+        ]
+
+    adjusted = {step: holm_against_naive(p_better[step]) for step in p_better.columns}
+    better = pd.DataFrame({step: b for step, (b, _) in adjusted.items()})
+    worse = pd.DataFrame({step: w for step, (_, w) in adjusted.items()})
+    counts = set(better.notna().sum())
+    family = f"the {_models(counts.pop())}" if len(counts) == 1 else "the models"
+    across = f"Holm-adjusted p < {ALPHA:g} across {family} tested on each day"
+    better_on, worse_on = passing(better), passing(worse)
+    if better_on:
+        finding = f"Significantly better than naive ({across}): {', '.join(better_on)}."
     else:
-        finding = f"No model beats the naive forecast significantly (p < {ALPHA:g}) on any day."
+        finding = f"No model beats the naive forecast significantly on any day ({across})."
+    if worse_on:
+        finding += (
+            ' Significantly worse than naive (the same correction of the p-value of "less '
+            f'accurate than naive"): {", ".join(worse_on)}.'
+        )
+    if (better_on or worse_on) and len(p_better.columns) > 1:
+        finding += (
+            f" The correction holds the chance of a false claim to {ALPHA:g} on each day, not "
+            f"across all {len(p_better.columns)} days."
+        )
     return "\n".join(
         [
             "## Error by forecast step",
@@ -204,6 +297,8 @@ def per_step_section(rmse: pd.DataFrame, p_better: pd.DataFrame) -> str:
             *table(rmse, "RMSE"),
             "",
             *table(p_better, "p (better than naive)", _p_cell),
+            "",
+            *table(better, "p (Holm)", _p_cell),
             "",
             finding,
             "",
@@ -274,7 +369,8 @@ def seeds_section(summary: dict[str, dict[str, dict[str, float]]], seeds: list[i
         mean, std = runs["mean"], runs["std"]
         lines.append(
             f"| {name} | {mean['rmse']:.4g} ± {std['rmse']:.2g} | {min(rmse):.4g} .. "
-            f"{max(rmse):.4g} | {mean['skill_vs_naive']:.3g} ± {std['skill_vs_naive']:.2g} |"
+            f"{max(rmse):.4g} | {_cell(mean['skill_vs_naive'], '.3g')} ± "
+            f"{_cell(std['skill_vs_naive'], '.2g')} |"
         )
     lines += [
         "",

@@ -12,7 +12,6 @@ reproduced (unknown run, commit not in the repository, no params artifact).
 """
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -142,8 +141,7 @@ def reproduce(run_id: str, root: Path) -> tuple[list[Difference], str]:
         with sandbox.commit_copy(root, commit) as copy:
             shutil.copyfile(params_file, copy / "params.yaml")
             sandbox.run_pipeline(copy, f"evaluate@{model}")
-            record = copy / "reports" / "models" / model / "mlflow_run.json"
-            fresh_id = json.loads(record.read_text())["run_id"]
+            fresh_id = tracking.recorded_run_id(copy, model)
             fresh = MlflowClient(tracking_uri=tracking.default_uri(copy)).get_run(fresh_id)
     finally:
         shutil.rmtree(download, ignore_errors=True)

@@ -13,8 +13,14 @@ the model's loss is the lower; `p_better` is the one-sided p-value of "the model
 accurate than the reference", `p_value` the usual two-sided one. When V is not positive
 (identical losses, or negative autocovariances outweighing the variance) the test is
 undefined and both p-values are NaN.
+
+Testing several models against the same reference makes a false "better" likelier than
+any one test's level: `holm_adjust` corrects a family of p-values by Holm's step-down
+method, so that rejecting every test whose adjusted p-value is below alpha holds the chance
+of any false rejection in the family at alpha.
 """
 
+import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -72,6 +78,23 @@ def diebold_mariano(
         horizon=horizon,
         mean_difference=mean,
     )
+
+
+def holm_adjust(p_values: dict[str, float]) -> dict[str, float]:
+    """Holm-Bonferroni adjusted p-values of one family of tests, keyed like `p_values`.
+
+    With the m defined p-values sorted, p_(1) <= ... <= p_(m), the i-th adjusted one is
+    max_{j <= i} min(1, (m - j + 1) p_(j)): non-decreasing in p, never below the raw p.
+    An undefined test (NaN) stays NaN and is not one of the m.
+    """
+    defined = sorted((p, name) for name, p in p_values.items() if not math.isnan(p))
+    m = len(defined)
+    adjusted = {name: math.nan for name in p_values}
+    running = 0.0
+    for i, (p, name) in enumerate(defined):
+        running = max(running, min(1.0, (m - i) * p))
+        adjusted[name] = running
+    return adjusted
 
 
 def squared_errors(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:

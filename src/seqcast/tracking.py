@@ -8,18 +8,23 @@ temporary clone (seqcast.lineage), and writers to a local store take turns
 """
 
 import hashlib
+import json
+import logging
 import os
+import socket
+import sqlite3
 import subprocess
 import time
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from seqcast import lineage, store_lock
+from seqcast.errors import SeqcastError
 from seqcast.params import NETWORK_MODELS, Params
 
 if TYPE_CHECKING:
@@ -38,6 +43,23 @@ MAX_BATCH = 1000
 MAX_TAG_VALUE = 8000  # MLflow's limit
 LINEAGE_FILES = ("params.yaml", "dvc.lock")  # logged as artifacts under lineage/
 PIPELINE_WRITES = (":!dvc.lock", ":!reports")
+OWNER_HOST, OWNER_PID = "seqcast.host", "seqcast.pid"  # the process that logs a run
+# How long the store check waits on another program's lock: long enough to ride out a
+# parallel run's write (milliseconds), short enough to fail once and clearly; MLflow
+# itself waits 20 s per statement.
+LOCK_WAIT_S = 5.0
+# Which run each model's last evaluation logged. Not a DVC output: a run id is new on every
+# run, and outputs must be what the committed code and params reproduce, digit for digit.
+RUN_RECORDS = Path(".seqcast") / "runs"
+
+
+def run_record(workdir: Path, model: str) -> Path:
+    """The file naming the MLflow run of `model`'s last evaluation in `workdir`."""
+    return workdir / RUN_RECORDS / f"{model}.json"
+
+
+def recorded_run_id(workdir: Path, model: str) -> str:
+    return json.loads(run_record(workdir, model).read_text())["run_id"]
 
 
 def default_uri(root: Path) -> str:
@@ -48,21 +70,105 @@ def tracking_uri(root: Path) -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or default_uri(root)
 
 
+def _sqlite_cause(exc: BaseException) -> sqlite3.Error | None:
+    """The SQLite error under what MLflow or SQLAlchemy raised, when the store's file failed."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, sqlite3.Error | SeqcastError):
+        cause = cause.__cause__ or (None if cause.__suppress_context__ else cause.__context__)
+    return cause if isinstance(cause, sqlite3.Error) else None
+
+
+def _store_error(database: Path, problem: sqlite3.Error | str) -> SeqcastError:
+    # Extended codes too, such as SQLITE_BUSY_RECOVERY.
+    name = getattr(problem, "sqlite_errorname", None) or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return SeqcastError(
+            f"MLflow store {database} is locked by another program ({problem}); close it (a "
+            "sqlite3 shell, a DB browser, another `mlflow` process) and rerun"
+        )
+    return SeqcastError(
+        f"MLflow store {database}: not a usable MLflow database ({problem}); move it aside "
+        f"(e.g. `mv {database} {database}.broken`) and rerun: a new store is created, or set "
+        "MLFLOW_TRACKING_URI"
+    )
+
+
+def check_store(uri: str) -> None:
+    """Fail at once, leaving the file as it was, on a local SQLite store that MLflow cannot
+    use: not a database, another program's database (MLflow would add its tables to it), or
+    one that another program keeps locked (MLflow would wait 20 s per statement)."""
+    database = store_lock.sqlite_path(uri)
+    if database is None or not database.is_file() or database.stat().st_size == 0:
+        return  # MLflow creates the store
+    try:
+        # Read-write, so that SQLite rolls back a journal that a killed writer left.
+        with closing(
+            sqlite3.connect(
+                f"{database.absolute().as_uri()}?mode=rw",
+                uri=True,
+                timeout=LOCK_WAIT_S,
+                isolation_level=None,
+            )
+        ) as connection:
+            # The write lock that MLflow will need, released unused when the connection
+            # closes: a program that holds it (a DB browser with unsaved edits) is found now.
+            connection.execute("BEGIN IMMEDIATE")
+            tables = {
+                row[0]
+                for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+    except sqlite3.Error as error:
+        raise _store_error(database, error) from None
+    if tables and "experiments" not in tables:
+        raise _store_error(database, f"its tables {', '.join(sorted(tables))} are not MLflow's")
+
+
+def _not_a_store_fault(record: logging.LogRecord) -> bool:
+    """MLflow logs a failed statement with its traceback before it raises; the store's
+    failure is reported once, by store_errors, so that log is left out."""
+    return not (record.exc_info and _sqlite_cause(record.exc_info[1]))
+
+
+@contextmanager
+def store_errors(uri: str) -> Iterator[None]:
+    """A local SQLite store that fails (corrupt pages, a lock taken meanwhile) becomes one
+    SeqcastError that says what to do; any other error passes unchanged."""
+    database = store_lock.sqlite_path(uri)
+    if database is None:
+        yield
+        return
+    mlflow_db_log = logging.getLogger("mlflow.store.db.utils")
+    mlflow_db_log.addFilter(_not_a_store_fault)
+    try:
+        yield
+    except Exception as exc:
+        error = _sqlite_cause(exc)
+        if error is None:
+            raise
+        raise _store_error(database, error) from None
+    finally:
+        mlflow_db_log.removeFilter(_not_a_store_fault)
+
+
 def use_experiment(name: str, root: Path) -> str:
     """Point MLflow at the store and experiment, creating either on first use."""
     uri = tracking_uri(root)
     mlflow.set_tracking_uri(uri)
-    experiment = mlflow.get_experiment_by_name(name)
-    if experiment is not None:
-        return experiment.experiment_id
-    # The default database keeps its artifacts next to it, not in ./mlruns of the cwd; a
-    # server chooses its own artifact store.
-    local = uri == default_uri(root)
-    location = (root / DEFAULT_ARTIFACTS).resolve().as_uri() if local else None
-    try:
-        return mlflow.create_experiment(name, artifact_location=location)
-    except MlflowException:  # created meanwhile by a parallel run
-        return mlflow.get_experiment_by_name(name).experiment_id
+    check_store(uri)
+    with store_errors(uri):
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is not None:
+            return experiment.experiment_id
+        # The default database keeps its artifacts next to it, not in ./mlruns of the cwd; a
+        # server chooses its own artifact store.
+        local = uri == default_uri(root)
+        location = (root / DEFAULT_ARTIFACTS).resolve().as_uri() if local else None
+        try:
+            return mlflow.create_experiment(name, artifact_location=location)
+        except MlflowException as exc:
+            if _sqlite_cause(exc) is not None:
+                raise  # the store failed: nothing was created meanwhile
+            return mlflow.get_experiment_by_name(name).experiment_id  # by a parallel run
 
 
 def git_state(root: Path) -> dict[str, str]:
@@ -94,9 +200,44 @@ def flatten(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
 
 @contextmanager
 def model_run(experiment: str, root: Path, run_name: str, tags: dict[str, str]) -> Iterator[Any]:
+    """An MLflow run that ends FINISHED, or FAILED on an exception or a stop signal (the
+    stage turns SIGTERM into one); a run left RUNNING by a killed process (kill -9, a
+    power cut) is ended FAILED by the next run of the same model on this machine."""
     experiment_id = use_experiment(experiment, root)
-    with mlflow.start_run(experiment_id=experiment_id, run_name=run_name, tags=tags) as run:
+    end_abandoned_runs(experiment_id, tags["model"])
+    owner = {OWNER_HOST: socket.gethostname(), OWNER_PID: str(os.getpid())}
+    with mlflow.start_run(
+        experiment_id=experiment_id, run_name=run_name, tags={**tags, **owner}
+    ) as run:
         yield run
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
+def end_abandoned_runs(experiment_id: str, model: str) -> list[str]:
+    """End FAILED the RUNNING runs of `model` whose process on this machine is gone."""
+    client = mlflow.tracking.MlflowClient()
+    running = client.search_runs(
+        [experiment_id], filter_string=f"tags.model = '{model}' and attributes.status = 'RUNNING'"
+    )
+    ended = []
+    for run in running:
+        tags = run.data.tags
+        if tags.get(OWNER_HOST) != socket.gethostname() or not tags.get(OWNER_PID, "").isdigit():
+            continue  # another machine's run, or one made before these tags existed
+        if not _alive(int(tags[OWNER_PID])):
+            client.set_tag(run.info.run_id, "seqcast.abandoned", "its process was killed")
+            client.set_terminated(run.info.run_id, status="FAILED")
+            ended.append(run.info.run_id)
+    return ended
 
 
 def log_history(history: dict[str, Any]) -> None:
@@ -149,6 +290,7 @@ def record_model_run(
     own = params.model_params(name).model_dump(exclude={"train"})
     logged["model"] = {"name": name, **own}
     with (
+        store_errors(tracking_uri(store_root)),
         store_lock.exclusive(tracking_uri(store_root)),
         model_run(params.tracking.experiment, store_root, name, tags) as run,
     ):

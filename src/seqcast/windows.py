@@ -10,6 +10,7 @@ rows from its origin + horizon on, y of shape (n, steps), and belongs to a split
 every one of its targets lies in that split.
 """
 
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from seqcast import atomic
 from seqcast.errors import SeqcastError
 from seqcast.splitting import SPLITS
+from seqcast.unreadable import REWINDOW, unreadable
 
 
 @dataclass(frozen=True)
@@ -53,16 +55,28 @@ class Windows:
 
     @classmethod
     def load(cls, path: str | Path) -> "Windows":
-        with np.load(path, allow_pickle=False) as data:
-            return cls(
-                x=data["x"],
-                y=data["y"],
-                target_dates=data["target_dates"],
-                origin_dates=data["origin_dates"],
-                feature_names=data["feature_names"],
-                target_index=int(data["target_index"]),
-                target_transform=str(data["target_transform"]),
-            )
+        path = Path(path)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return cls(
+                    x=data["x"],
+                    y=data["y"],
+                    target_dates=data["target_dates"],
+                    origin_dates=data["origin_dates"],
+                    feature_names=data["feature_names"],
+                    target_index=int(data["target_index"]),
+                    target_transform=str(data["target_transform"]),
+                )
+        except ValueError as exc:
+            if "allow_pickle" not in str(exc):  # numpy's words for an object array or pickle
+                raise unreadable(path, exc, REWINDOW) from None
+            raise SeqcastError(
+                f"{path}: refused to load, holds pickled objects rather than plain arrays: "
+                f"{REWINDOW}"
+            ) from None
+        # What a missing, truncated or garbled archive raises; KeyError: an array is missing.
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, NotImplementedError) as exc:
+            raise unreadable(path, exc, REWINDOW) from None
 
 
 def make_windows(

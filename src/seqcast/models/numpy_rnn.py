@@ -10,6 +10,7 @@ and gradients agree with PyTorch autograd.
 Saved as JSON config plus an `.npz` of plain arrays loaded with `allow_pickle=False`.
 """
 
+import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from seqcast.models.base import Forecaster, History
 from seqcast.models.numpy_cells import GATES, LayerCache, LayerWeights
 from seqcast.models.numpy_training import train_numpy_network
 from seqcast.params import NumpyGatedParams, NumpyRNNParams, TrainParams
+from seqcast.unreadable import retrain, unreadable
 from seqcast.windows import Windows
 
 WEIGHTS_FILE = "weights.npz"
@@ -218,6 +220,10 @@ class NumpyForecaster(Forecaster):
             raise SeqcastError(
                 f"{path}: refused to load, not plain numeric arrays: {exc}"
             ) from None
+        # What a truncated, emptied or garbled archive raises (zipfile takes a flipped flag
+        # bit for a feature it lacks).
+        except (OSError, EOFError, KeyError, zipfile.BadZipFile, NotImplementedError) as exc:
+            raise unreadable(path, exc, retrain(directory)) from None
         options_type = NumpyRNNParams if net_config.cell == "rnn" else NumpyGatedParams
         options = options_type(
             **{k: v for k, v in asdict(net_config).items() if k in options_type.model_fields}

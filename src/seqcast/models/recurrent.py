@@ -18,6 +18,7 @@ from seqcast.models.anchoring import anchor, anchor_windows, anchored_columns
 from seqcast.models.base import Forecaster, History
 from seqcast.models.training import train_network
 from seqcast.params import RecurrentParams, TrainParams
+from seqcast.unreadable import retrain, unreadable
 from seqcast.windows import Windows
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -144,5 +145,9 @@ class RecurrentForecaster(Forecaster):
                 f"{path}: refused to load, not a plain state dict of tensors: "
                 f"{_unpickling_reason(exc)}; retrain the model rather than trusting this file"
             ) from None
+        # What torch.load raises for a truncated, emptied or garbled file; only the load
+        # is guarded, so that a bug elsewhere still shows its traceback.
+        except (OSError, EOFError, RuntimeError, KeyError, ValueError) as exc:
+            raise unreadable(path, exc, retrain(directory)) from None
         model.net.load_state_dict(state)
         return model

@@ -9,6 +9,7 @@ from seqcast.models.baselines import LinearForecaster, NaiveForecaster
 from seqcast.models.numpy_rnn import NumpyForecaster
 from seqcast.models.recurrent import RecurrentForecaster
 from seqcast.params import MODEL_NAMES, NUMPY_MODELS, RECURRENT_MODELS, Params
+from seqcast.unreadable import retrain, unreadable
 
 KINDS: dict[str, type[Forecaster]] = {
     cls.kind: cls
@@ -36,7 +37,13 @@ def build_model(name: str, params: Params) -> Forecaster:
 
 def load_model(directory: str | Path) -> Forecaster:
     directory = Path(directory)
-    config = json.loads((directory / CONFIG_FILE).read_text())
+    path = directory / CONFIG_FILE
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:  # ValueError: bad JSON, or bytes that are not UTF-8
+        raise unreadable(path, exc, retrain(directory)) from None
+    if not isinstance(config, dict):
+        raise unreadable(path, ValueError("not a JSON object"), retrain(directory))
     kind = config.get("kind")
     if kind not in KINDS:
         raise SeqcastError(

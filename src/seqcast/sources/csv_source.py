@@ -5,10 +5,13 @@
 default mapping with `ticker_column: Name`. Every problem in the file is an error that
 names the file lines: missing columns, unparseable dates, non-numeric values, duplicated
 dates, dates out of order (sorted only when `data.csv.sort` says so) and missing values
-(handled by `data.csv.missing`: error, ffill or drop). Unusually large gaps between dates
-are a warning. The schema that every source's table meets is checked by the caller.
+(handled by `data.csv.missing`: error, ffill or drop), and a byte that the file's text
+encoding (`data.csv.encoding`) cannot read. Unusually large gaps between dates, and a file
+outside the repository, are warnings. The schema that every source's table meets is
+checked by the caller.
 """
 
+import io
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,17 +48,38 @@ def _dated_lines(dates: pd.Series) -> str:
     return f"{shown} and {more} more" if more > 0 else shown
 
 
-def _read(path: Path) -> pd.DataFrame:
+def _text(path: Path, encoding: str) -> str:
+    """The file decoded whole, so that a byte the encoding cannot read is found at its
+    offset in the file (pandas reports it within a buffer)."""
     if not path.is_file():
         raise SeqcastError(f"data.csv.path = '{path}': file not found")
     try:
+        content = path.read_bytes()
+    except OSError as exc:
+        raise SeqcastError(f"data.csv.path = '{path}': cannot be read ({exc.strerror})") from None
+    try:
+        return content.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].decode(encoding, errors="replace").count("\n") + 1
+        raise SeqcastError(
+            f"data.csv.path = '{path}': not valid {encoding} text at byte {exc.start} (line "
+            f"{line}); set data.csv.encoding (e.g. latin-1 or cp1252)"
+        ) from None
+
+
+def _read(path: Path, encoding: str) -> pd.DataFrame:
+    try:
         # Every cell as text, so that parsing below can name each cell it cannot read.
         table = pd.read_csv(
-            path, dtype=str, keep_default_na=False, na_filter=False, skip_blank_lines=False
+            io.StringIO(_text(path, encoding)),
+            dtype=str,
+            keep_default_na=False,
+            na_filter=False,
+            skip_blank_lines=False,
         )
     except pd.errors.EmptyDataError:
         raise SeqcastError(f"data.csv.path = '{path}': the file is empty") from None
-    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+    except pd.errors.ParserError as exc:
         raise SeqcastError(f"data.csv.path = '{path}': not a readable CSV file: {exc}") from None
     table = table[~(table == "").all(axis=1)]  # blank lines hold no data
     if table.empty:
@@ -206,10 +230,21 @@ def _gap_warnings(prices: pd.DataFrame, factor: float) -> list[str]:
     return found
 
 
+def _outside_warnings(path: Path) -> list[str]:
+    """A file outside the repository (stages run at its root) is read, but DVC's record of
+    the download stage's inputs cannot cover it."""
+    if path.resolve().is_relative_to(Path.cwd().resolve()):
+        return []
+    return [
+        f"data.csv.path = '{path}' is outside the repository: DVC cannot track it, so a "
+        "change to it will not rerun the pipeline"
+    ]
+
+
 def load_csv(csv: CsvParams, ticker: str, others: Sequence[str] = ()) -> RawData:
     """The tidy raw table of `ticker` (then `others`) from the CSV file that `csv` describes."""
     path = Path(csv.path)
-    table = _read(path)
+    table = _read(path, csv.encoding)
     _check_columns(table, csv, path)
     if csv.ticker_column is None:
         tickers = pd.Series(ticker, index=table.index)
@@ -232,6 +267,6 @@ def load_csv(csv: CsvParams, ticker: str, others: Sequence[str] = ()) -> RawData
     return RawData(
         prices=prices.reset_index(drop=True),
         notes=notes,
-        warnings=_gap_warnings(prices, csv.large_gap),
+        warnings=_outside_warnings(path) + _gap_warnings(prices, csv.large_gap),
         info={"path": str(path)},
     )
