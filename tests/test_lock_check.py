@@ -1,6 +1,6 @@
 """CI's lock check: a committed input or report that dvc.lock does not describe fails."""
 
-from seqcast.lock_check import stale_entries
+from seqcast.lock_check import leftovers, stale_entries
 
 LOCK = {
     "stages": {
@@ -41,3 +41,26 @@ def test_outputs_missing_from_a_fresh_clone_are_not_stale(monkeypatch):
         "compare": [{"changed deps": {"data/raw/prices.parquet": "deleted"}}],
     }
     assert stale_entries(status, LOCK) == []
+
+
+def test_leftovers_of_removed_stages_in_a_folder_dependency_are_found(tmp_path):
+    lock = {
+        "stages": {
+            "backtest@1-naive": {"outs": [{"path": "data/backtest/1/naive"}]},
+            "compare": {"deps": [{"path": "data/backtest", "nfiles": 3}, {"path": "src"}]},
+        }
+    }
+    for path in (
+        "data/backtest/1/naive/metrics.json",
+        "data/backtest/1/.gitignore",  # DVC's, beside a current output
+        "data/backtest/2011-09-30/naive/metrics.json",  # a fold no longer in params
+        "data/backtest/2011-09-30/.gitignore",
+        "src/module.py",  # not a folder of outputs
+    ):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text("x")
+    assert leftovers(lock, tmp_path) == [
+        "data/backtest: data/backtest/2011-09-30/.gitignore (no stage writes it; delete it)",
+        "data/backtest: data/backtest/2011-09-30/naive/metrics.json (no stage writes it; "
+        "delete it)",
+    ]

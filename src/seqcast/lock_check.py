@@ -3,7 +3,10 @@
 Compares what git holds (code, params, the sample data and the reports committed beside
 them) with what dvc.lock records for each stage, without running anything. A stage output
 that DVC does not keep in git (data/, reports/models/) is missing from a fresh clone and
-is not a difference. Exit 1, with the list and what to do, when anything differs.
+is not a difference. Also finds leftovers of stages that no longer exist (a backtest fold
+or a model taken out of params) inside a folder that a stage depends on whole: they enter
+that folder's hash here, but not in a fresh clone. Exit 1, with the list and what to do,
+when anything differs.
 """
 
 import json
@@ -58,11 +61,37 @@ def stale_entries(status: dict, lock: dict) -> list[str]:
     ]
 
 
+def leftovers(lock: dict, root: Path) -> list[str]:
+    """Files in a folder that some stage depends on whole, and that holds stage outputs,
+    which no current stage writes (nor is the .gitignore DVC keeps beside an output)."""
+    outputs = _stage_outputs(lock)
+
+    def inside(path: str, folder: str) -> bool:
+        return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+    folders = {
+        dep["path"]
+        for stage in lock["stages"].values()
+        for dep in stage.get("deps", [])
+        if "nfiles" in dep and any(inside(out, dep["path"]) for out in outputs)
+    }
+    found = []
+    for folder in sorted(folders):
+        for file in sorted((root / folder).rglob("*")):
+            path = file.relative_to(root).as_posix()
+            if not file.is_file() or any(inside(path, out) for out in outputs):
+                continue
+            beside_output = any(inside(out, str(Path(path).parent)) for out in outputs)
+            if not (file.name == ".gitignore" and beside_output):
+                found.append(f"{folder}: {path} (no stage writes it; delete it)")
+    return found
+
+
 def main() -> int:
     command = [sys.executable, "-m", "dvc", "status", "--json"]
     status = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     lock = yaml.safe_load(Path("dvc.lock").read_text())
-    stale = stale_entries(json.loads(status or "{}"), lock)
+    stale = stale_entries(json.loads(status or "{}"), lock) + leftovers(lock, Path.cwd())
     if not stale:
         print(
             "lock check: dvc.lock and the committed reports match the committed code, "
