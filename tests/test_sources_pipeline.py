@@ -121,13 +121,13 @@ def test_an_extra_ticker_missing_on_target_dates_fails_then_inner_join_reports_t
     write_params(repo, update)
     result = run(repo, "dvc", "repro", "featurize")
     assert result.returncode != 0
-    assert stage_errors(result) == [
-        "seqcast featurize: error: features.extra_columns have no value on some dates of the "
+    assert stage_errors(result) == [  # the check stage, before featurize
+        "seqcast check: error: features.extra_columns have no value on some dates of the "
         "target: GOOG.close on 1113 of 3261 dates: 2000-03-14, 2000-03-15, 2000-03-16, "
         "2000-03-17, 2000-03-20 and 1108 more; set features.join: inner to keep only the "
         "dates that every column has"
     ]
-    assert not (repo / "data/features/features.parquet").exists()
+    assert not (repo / "data/raw/checked.json").exists()
 
     write_params(repo, {**update, "features": {**update["features"], "join": "inner"}})
     result = run(repo, "dvc", "repro", "featurize")
