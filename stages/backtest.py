@@ -16,7 +16,7 @@ from seqcast import atomic, stage
 from seqcast.backtest import run_fold
 from seqcast.errors import SeqcastError
 from seqcast.evaluation import rounded
-from seqcast.folds import fold_table, origin_date
+from seqcast.folds import backtest_fold, origin_date
 from seqcast.params import load_params
 
 
@@ -35,14 +35,7 @@ def main() -> None:
 
     features = pd.read_parquet(args.features)
     origin = origin_date(origins[args.origin], features, params.split, b.test_days)
-    table = fold_table(
-        features,
-        origin,
-        scheme=b.scheme,
-        train_days=b.train_days,
-        val_days=b.val_days,
-        test_days=b.test_days,
-    )
+    table = backtest_fold(features, origin, b)
     result = run_fold(table, args.model, params)
     first = min(result.metrics_by_step)
     blocks = {

@@ -16,7 +16,7 @@ import pandas as pd
 from seqcast import atomic, stage
 from seqcast.params import load_params
 from seqcast.scaling import scaler_from_dict
-from seqcast.transforms import model_windows
+from seqcast.transforms import pipeline_windows
 
 TARGET_FILE = "target.json"
 
@@ -34,17 +34,7 @@ def main() -> None:
     scaled = pd.read_parquet(args.scaled)
     levels = pd.read_parquet(args.split)[target]
     scaler = scaler_from_dict(json.loads(Path(args.scaler).read_text()))
-    windows, coder = model_windows(
-        scaled,
-        levels,
-        scaler,
-        target=target,
-        length=w.length,
-        horizon=w.horizon,
-        steps=params.multistep.steps,
-        direct=params.multistep.strategy == "direct",
-        transform=params.target.transform,
-    )
+    windows, coder = pipeline_windows(scaled, levels, scaler, params)
 
     with atomic.atomic_dir(args.out) as tmp:
         for split, split_windows in windows.items():

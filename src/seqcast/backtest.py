@@ -14,7 +14,7 @@ from seqcast.models import Forecaster, History, build_model
 from seqcast.multistep import forecasts_by_step
 from seqcast.params import Params
 from seqcast.scaling import AffineScaler, scale_split_table
-from seqcast.transforms import model_windows
+from seqcast.transforms import pipeline_windows
 
 
 @dataclass
@@ -30,17 +30,7 @@ def run_fold(table: pd.DataFrame, model_name: str, params: Params) -> FoldResult
     """Scale, window, train and score one model on one fold (a table from fold_table)."""
     target = params.data.target
     scaled, scaler = scale_split_table(table, params.scale.method)
-    windows, coder = model_windows(
-        scaled,
-        table[target],
-        scaler,
-        target=target,
-        length=params.window.length,
-        horizon=params.window.horizon,
-        steps=params.multistep.steps,
-        direct=params.multistep.strategy == "direct",
-        transform=params.target.transform,
-    )
+    windows, coder = pipeline_windows(scaled, table[target], scaler, params)
     model = build_model(model_name, params)
     history = model.fit(windows["train"], windows["val"])
     predictions = forecasts_by_step(

@@ -16,11 +16,11 @@ import pandas as pd
 from seqcast.alignment import join_extra_columns, ticker_rows
 from seqcast.errors import SeqcastError
 from seqcast.features import make_features
-from seqcast.folds import fold_table, origin_date
+from seqcast.folds import backtest_fold, origin_date
 from seqcast.params import Params
 from seqcast.scaling import scale_split_table
 from seqcast.splitting import split_table
-from seqcast.transforms import model_windows
+from seqcast.transforms import pipeline_windows
 
 
 def check_data(params: Params, raw: pd.DataFrame) -> dict[str, Any]:
@@ -39,29 +39,12 @@ def check_data(params: Params, raw: pd.DataFrame) -> dict[str, Any]:
     s = params.split
     labelled = split_table(table, s.train, s.val, s.gap)
     scaled, scaler = scale_split_table(labelled, params.scale.method)
-    model_windows(
-        scaled,
-        labelled[target],
-        scaler,
-        target=target,
-        length=params.window.length,
-        horizon=params.window.horizon,
-        steps=params.multistep.steps,
-        direct=params.multistep.strategy == "direct",
-        transform=params.target.transform,
-    )
+    pipeline_windows(scaled, labelled[target], scaler, params)
     b = params.backtest
     for origin in b.origins:
         day = origin_date(origin, table, s, b.test_days)
         try:
-            fold_table(
-                table,
-                day,
-                scheme=b.scheme,
-                train_days=b.train_days,
-                val_days=b.val_days,
-                test_days=b.test_days,
-            )
+            backtest_fold(table, day, b)
         except SeqcastError as exc:
             if isinstance(origin, str):
                 raise

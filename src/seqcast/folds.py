@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from seqcast.errors import SeqcastError
-from seqcast.params import SplitParams
+from seqcast.params import BacktestParams, SplitParams
 from seqcast.splitting import split_labels
 
 
@@ -75,3 +75,15 @@ def fold_table(
         [train_end - train_start, val_days, test_days],
     )
     return table
+
+
+def backtest_fold(features: pd.DataFrame, origin: datetime.date, b: BacktestParams) -> pd.DataFrame:
+    """`fold_table` with the scheme and block lengths of the backtest params."""
+    return fold_table(
+        features,
+        origin,
+        scheme=b.scheme,
+        train_days=b.train_days,
+        val_days=b.val_days,
+        test_days=b.test_days,
+    )

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from seqcast.errors import SeqcastError
+from seqcast.params import Params
 from seqcast.scaling import AffineScaler
 from seqcast.windows import Windows, make_windows
 
@@ -173,3 +174,21 @@ def model_windows(
     train = windows["train"]
     coder = fit_coder(transform, scaler, train.target_index, *window_prices(train, levels))
     return {split: encode_windows(w, coder, levels) for split, w in windows.items()}, coder
+
+
+def pipeline_windows(
+    scaled: pd.DataFrame, levels: pd.Series, scaler: AffineScaler, params: Params
+) -> tuple[dict[str, Windows], TargetCoder]:
+    """`model_windows` as the pipeline's params ask for them (window.*, target.*, multistep.*):
+    the window stage, each backtest fold and the check stage make their windows so."""
+    return model_windows(
+        scaled,
+        levels,
+        scaler,
+        target=params.data.target,
+        length=params.window.length,
+        horizon=params.window.horizon,
+        steps=params.multistep.steps,
+        direct=params.multistep.strategy == "direct",
+        transform=params.target.transform,
+    )
