@@ -1,6 +1,9 @@
 """CI's lock check: a committed input or report that dvc.lock does not describe fails."""
 
-from seqcast.lock_check import leftovers, stale_entries
+import subprocess
+from pathlib import Path
+
+from seqcast.lock_check import _git_tracked, leftovers, removed_stages, stale_entries
 
 LOCK = {
     "stages": {
@@ -41,6 +44,36 @@ def test_outputs_missing_from_a_fresh_clone_are_not_stale(monkeypatch):
         "compare": [{"changed deps": {"data/raw/prices.parquet": "deleted"}}],
     }
     assert stale_entries(status, LOCK) == []
+
+
+def test_a_folder_holding_outputs_is_partial_in_a_fresh_clone_and_not_stale(tmp_path, monkeypatch):
+    """CI runs the check before anything is reproduced: data/models holds only the
+    .gitignore DVC wrote beside the model folders, and its hash differs from dvc.lock's."""
+    monkeypatch.chdir(tmp_path)
+    subprocess.run(["git", "init", "-q"], check=True)
+    for path in ("data/models/.gitignore", "reports/metrics.json"):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text("x")
+    subprocess.run(["git", "add", "."], check=True)
+    lock = {
+        "stages": {
+            "train@gru": {"outs": [{"path": "data/models/gru"}]},
+            "compare": {"outs": [{"path": "reports/metrics.json"}]},
+        }
+    }
+    status = {
+        "forecast": [{"changed deps": {"data/models": "modified"}}],
+        "compare": [{"changed outs": {"reports/metrics.json": "modified"}}],
+    }
+    assert _git_tracked({"data/models", "reports"}) == {"reports"}
+    assert stale_entries(status, lock) == ["compare: reports/metrics.json (modified)"]
+
+
+def test_lock_entries_of_stages_no_longer_in_dvc_yaml_are_found():
+    lock = {"stages": {"train@gru": {}, "backtest@2011-09-30-naive": {}}}
+    assert removed_stages(lock, ["train@gru", "backtest@3-naive"]) == [
+        "backtest@2011-09-30-naive: in dvc.lock, not in dvc.yaml (delete its entry from dvc.lock)"
+    ]
 
 
 def test_leftovers_of_removed_stages_in_a_folder_dependency_are_found(tmp_path):

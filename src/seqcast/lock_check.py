@@ -2,8 +2,10 @@
 
 Compares what git holds (code, params, the sample data and the reports committed beside
 them) with what dvc.lock records for each stage, without running anything. A stage output
-that DVC does not keep in git (data/, reports/models/) is missing from a fresh clone and
-is not a difference. Also finds leftovers of stages that no longer exist (a backtest fold
+that DVC does not keep in git (data/, reports/models/), and a folder that holds such
+outputs (data/models, data/backtest), is missing or partial in a fresh clone and is not a
+difference. Also finds entries of dvc.lock for stages that dvc.yaml no longer has (DVC
+keeps them), and leftovers of stages that no longer exist (a backtest fold
 or a model taken out of params) inside a folder that a stage depends on whole: they enter
 that folder's hash here, but not in a fresh clone. Exit 1, with the list and what to do,
 when anything differs.
@@ -17,17 +19,34 @@ from pathlib import Path
 import yaml
 
 
+def _inside(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
 def _git_tracked(paths: set[str]) -> set[str]:
+    """The paths under which git holds a file; the .gitignore files DVC writes beside
+    its outputs do not count."""
     if not paths:
         return set()
     listed = subprocess.run(
         ["git", "ls-files", "--", *sorted(paths)], capture_output=True, text=True, check=True
     ).stdout.split()
-    return {p for p in paths if any(f == p or f.startswith(p.rstrip("/") + "/") for f in listed)}
+    kept = [f for f in listed if Path(f).name != ".gitignore"]
+    return {p for p in paths if any(_inside(f, p) for f in kept)}
 
 
 def _stage_outputs(lock: dict) -> list[str]:
     return [out["path"] for stage in lock["stages"].values() for out in stage.get("outs", [])]
+
+
+def removed_stages(lock: dict, stages: list[str]) -> list[str]:
+    """Entries of dvc.lock for stages that dvc.yaml (`stages`, as `dvc stage list`
+    names them) no longer has."""
+    return [
+        f"{name}: in dvc.lock, not in dvc.yaml (delete its entry from dvc.lock)"
+        for name in lock["stages"]
+        if name not in stages
+    ]
 
 
 def stale_entries(status: dict, lock: dict) -> list[str]:
@@ -35,8 +54,8 @@ def stale_entries(status: dict, lock: dict) -> list[str]:
     does not describe; `status` is `dvc status --json`, `lock` is dvc.lock."""
     outputs = _stage_outputs(lock)
 
-    def produced(path: str) -> bool:
-        return any(path == out or path.startswith(out.rstrip("/") + "/") for out in outputs)
+    def produced(path: str) -> bool:  # an output, inside one, or a folder holding one
+        return any(_inside(path, out) or _inside(out, path) for out in outputs)
 
     found: list[tuple[str, str, str]] = []
     for stage, changes in status.items():
@@ -65,33 +84,34 @@ def leftovers(lock: dict, root: Path) -> list[str]:
     """Files in a folder that some stage depends on whole, and that holds stage outputs,
     which no current stage writes (nor is the .gitignore DVC keeps beside an output)."""
     outputs = _stage_outputs(lock)
-
-    def inside(path: str, folder: str) -> bool:
-        return path == folder or path.startswith(folder.rstrip("/") + "/")
-
     folders = {
         dep["path"]
         for stage in lock["stages"].values()
         for dep in stage.get("deps", [])
-        if "nfiles" in dep and any(inside(out, dep["path"]) for out in outputs)
+        if "nfiles" in dep and any(_inside(out, dep["path"]) for out in outputs)
     }
     found = []
     for folder in sorted(folders):
         for file in sorted((root / folder).rglob("*")):
             path = file.relative_to(root).as_posix()
-            if not file.is_file() or any(inside(path, out) for out in outputs):
+            if not file.is_file() or any(_inside(path, out) for out in outputs):
                 continue
-            beside_output = any(inside(out, str(Path(path).parent)) for out in outputs)
+            beside_output = any(_inside(out, str(Path(path).parent)) for out in outputs)
             if not (file.name == ".gitignore" and beside_output):
                 found.append(f"{folder}: {path} (no stage writes it; delete it)")
     return found
 
 
 def main() -> int:
-    command = [sys.executable, "-m", "dvc", "status", "--json"]
-    status = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    def dvc(*args: str) -> str:
+        command = [sys.executable, "-m", "dvc", *args]
+        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+    status = json.loads(dvc("status", "--json") or "{}")
     lock = yaml.safe_load(Path("dvc.lock").read_text())
-    stale = stale_entries(json.loads(status or "{}"), lock) + leftovers(lock, Path.cwd())
+    stages = dvc("stage", "list", "--name-only").split()
+    stale = removed_stages(lock, stages) + stale_entries(status, lock)
+    stale += leftovers(lock, Path.cwd())
     if not stale:
         print(
             "lock check: dvc.lock and the committed reports match the committed code, "
