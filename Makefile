@@ -5,6 +5,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+# The page `dvc plots` fills, with its charting library inline (seqcast.plot_page)
+PLOT_PAGE := .dvc/plots/offline.html
 
 export MLFLOW_DISABLE_TELEMETRY := true
 export DVC_NO_ANALYTICS := 1
@@ -23,11 +25,14 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
 	touch $@
 
-repro: $(INSTALLED)
+$(PLOT_PAGE): $(INSTALLED)
+	$(BIN)/python -m seqcast.plot_page $@
+
+repro: $(INSTALLED) $(PLOT_PAGE)
 	$(BIN)/python -m seqcast.params params.yaml
 	$(BIN)/dvc repro
 
-test: $(INSTALLED)
+test: $(INSTALLED) $(PLOT_PAGE)
 	$(BIN)/python -m pytest
 
 # Fails when code, params or sample data differ from what dvc.lock records, or a committed

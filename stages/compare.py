@@ -1,8 +1,10 @@
 """Stage compare: leaderboard, significance, figures and metrics across models.enabled.
 
 Writes the markdown report and a self-contained HTML copy of it, metrics.json (step-1
-metrics per model), per_step.json (metrics per model and step) and significance.json
-(Diebold-Mariano tests against the naive forecast per model and step).
+metrics per model: the headline that DVC shows), per_step.json (metrics per model and
+step), significance.json (Diebold-Mariano tests against the naive forecast per model and
+step), predictions.csv (step-1 test predictions, for the gate and `dvc plots`) and the
+tables of the other plots.
 """
 
 import argparse
@@ -12,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqcast import atomic, plots, stage
+from seqcast import atomic, plot_data, plots, stage
 from seqcast.evaluation import mean_and_spread
 from seqcast.html_report import render_html
 from seqcast.params import NETWORK_MODELS, load_params
@@ -45,6 +47,8 @@ def main() -> None:
     parser.add_argument("--backtest-metrics", required=True, help="walk-forward summary (JSON)")
     parser.add_argument("--seeds", required=True, help="metrics over training seeds (JSON)")
     parser.add_argument("--figures", required=True, help="directory for the report's figures")
+    parser.add_argument("--plots", required=True, help="directory for the tables of `dvc plots`")
+    parser.add_argument("--predictions", required=True, help="step-1 test predictions (CSV)")
     parser.add_argument("--source", required=True, help="provenance of the raw data (JSON)")
     args = parser.parse_args()
     params = load_params()
@@ -171,6 +175,8 @@ def main() -> None:
     atomic.write_text(args.report, markdown)
     atomic.write_text(args.html, html)
     atomic.write_json(args.metrics, metrics)
+    plot_data.write_plot_tables(args.plots, rmse_by_step, histories)
+    plot_data.write_predictions(args.predictions, predictions)
     atomic.write_json(args.per_step, per_step)
     atomic.write_json(args.backtest_metrics, backtest)
     atomic.write_json(args.seeds, seeds)

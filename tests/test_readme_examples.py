@@ -1,6 +1,10 @@
-"""The params examples of README's "Data sources" section stay valid params."""
+"""README stays true: the params examples of "Data sources" are valid params, and the
+pipeline graph is the one DVC draws."""
 
+import itertools
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -29,3 +33,28 @@ def test_each_example_is_valid_over_the_committed_params(example):
     merged = {**committed, **{k: {**committed[k], **v} for k, v in example.items()}}
     params = parse_params(merged, "README example")
     assert params.data.source == example["data"]["source"]
+
+
+def _edges(lines: str) -> set[tuple[str, str]]:
+    """`a --> b --> c` chains as (a, b), (b, c)."""
+    edges = set()
+    for line in lines.splitlines():
+        nodes = [n.strip() for n in line.split("-->")]
+        edges |= set(itertools.pairwise(nodes))
+    return edges
+
+
+def test_the_readme_graph_is_dvcs_with_each_foreach_stage_as_one_box():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## The pipeline", 1)[1].split("\n## ", 1)[0]
+    drawn = _edges(re.search(r"```mermaid\n(.*?)```", section, re.S).group(1))
+    dag = subprocess.run(
+        [sys.executable, "-m", "dvc", "dag", "--mermaid"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    names = {node: label.split("@")[0] for node, label in re.findall(r'(\w+)\["([^"]+)"\]', dag)}
+    stages = {(names[a], names[b]) for a, b in re.findall(r"(\w+)-->(\w+)", dag)}
+    assert drawn == stages

@@ -467,11 +467,40 @@ def _default_rules() -> dict[str, MetricRule]:
     }
 
 
-class GateParams(Section):
-    """The metric gate (`python -m seqcast.gate`); no pipeline stage depends on it."""
+# Metrics the gate can judge as primary: each has a loss per test target (squared, absolute
+# or absolute percentage error) that its Diebold-Mariano test compares. Directional
+# accuracy has none here: its loss needs the forecast origins, which predictions.csv lacks.
+PRIMARY_METRICS = ("rmse", "mae", "mape", "mase", "r2", "skill_vs_naive")
 
+
+class GateParams(Section):
+    """The metric gate (`python -m seqcast.gate`); no pipeline stage depends on it.
+
+    `primary` alone decides each model's verdict; a change of it beyond its tolerance is a
+    regression only if the one-sided Diebold-Mariano test of the fresh against the committed
+    predictions has p < `alpha` and, with several committed seeds, the change exceeds
+    `seed_spread` standard deviations of the metric over those seeds.
+    """
+
+    primary: str = "rmse"
+    alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
+    seed_spread: Annotated[float, Field(ge=0)] = 2.0
     metrics: dict[str, MetricRule] = Field(default_factory=_default_rules)
     skill: SkillFloor = SkillFloor()
+
+    @model_validator(mode="after")
+    def _primary_is_judged(self) -> "GateParams":
+        if self.primary not in PRIMARY_METRICS:
+            raise ValueError(
+                f"gate.primary = {self.primary!r}: the gate can judge only "
+                f"{', '.join(PRIMARY_METRICS)} as the primary metric"
+            )
+        if self.primary not in self.metrics:
+            raise ValueError(
+                f"gate.primary = {self.primary!r}: no rule for it in gate.metrics "
+                f"({', '.join(self.metrics) or 'empty'}); add one (better, abs_tol, rel_tol)"
+            )
+        return self
 
 
 class Params(Section):
