@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqcast import atomic, plot_data, plots, stage
+from seqcast import atomic, plot_data, plots, stage, tracking
 from seqcast.evaluation import mean_and_spread
 from seqcast.html_report import render_html
 from seqcast.params import NETWORK_MODELS, load_params
@@ -184,6 +184,10 @@ def main() -> None:
         args.significance,
         {n: {str(k): t.to_dict() for k, t in tests[n].items()} for n in names if n != "naive"},
     )
+    report_files = (args.report, args.html, args.metrics, args.per_step, args.significance)
+    report_files += (args.backtest_metrics, args.seeds, args.predictions, args.figures)
+    # The parent MLflow run of this pipeline execution gets the report and ends.
+    tracking.finish_pipeline_run(params, files=[Path(p) for p in report_files], metrics=metrics)
     print(f"compare: {len(names)} models -> {args.report}")
 
 

@@ -57,6 +57,19 @@ class Browser:
         """Run `script` (a function body that returns a value) in the page."""
         return _request("POST", f"{self.base}/execute/sync", {"script": script, "args": []})
 
+    def visit(self, url: str) -> None:
+        _request("POST", f"{self.base}/url", {"url": url})
+
+    def wait_for(self, script: str, timeout_s: float) -> Any:
+        """The first truthy value of `script` (as for `run`), asked again until `timeout_s`;
+        for pages that render after they load, such as single-page apps."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            value = self.run(script)
+            if value or time.monotonic() > deadline:
+                return value
+            time.sleep(0.5)
+
 
 def _request(method: str, url: str, body: dict | None = None) -> Any:
     data = None if body is None else json.dumps(body).encode()

@@ -4,9 +4,11 @@ and `dvc exp show` and MLflow agree on every number."""
 
 import json
 import subprocess
+import sys
 import time
 from pathlib import Path
 
+import browser
 import pytest
 from mlflow.tracking import MlflowClient
 from repo_helpers import clone_repo, commit, run, subprocess_env
@@ -17,6 +19,11 @@ EXPERIMENTS = {"alpha-small": 0.01, "alpha-large": 100.0}  # models.linear.alpha
 METRICS = "reports/metrics.json"
 DEADLINE_S = 600
 STATUS_EVERY_S = 15
+# How many plots on a `dvc plots` page vega-embed has drawn
+DRAWN = (
+    "return [...document.querySelectorAll('.vega-embed')]"
+    ".filter(e => e.querySelector('canvas, svg')).length"
+)
 
 
 def _finished(repo: Path) -> set[str]:
@@ -103,7 +110,7 @@ def test_queued_runs_land_in_the_repositorys_store_and_agree_with_exp_show(queue
 
     client = MlflowClient(tracking_uri=tracking.default_uri(queued))
     experiment = client.get_experiment_by_name("seqcast")
-    runs = client.search_runs([experiment.experiment_id])
+    runs = client.search_runs([experiment.experiment_id], "tags.`seqcast.kind` = 'model'")
     assert sorted(r.data.tags.get("dvc_exp_name") for r in runs) == sorted(EXPERIMENTS)
 
     for mlflow_run in runs:
@@ -115,7 +122,7 @@ def test_queued_runs_land_in_the_repositorys_store_and_agree_with_exp_show(queue
             data["params"]["params.yaml"]["data"]["models"]["linear"]["alpha"]
             == (EXPERIMENTS[name])
         )
-        assert mlflow_run.data.params["model.alpha"] == str(EXPERIMENTS[name])
+        assert mlflow_run.data.params["linear.alpha"] == str(EXPERIMENTS[name])
         shown_metrics = data["metrics"][METRICS]["data"]["linear"]
         logged = {k: float(f"{v:.6g}") for k, v in mlflow_run.data.metrics.items()}
         assert {k: logged[k] for k in shown_metrics} == shown_metrics
@@ -133,3 +140,56 @@ def test_queued_runs_land_in_the_repositorys_store_and_agree_with_exp_show(queue
     }
     assert len(set(rmse.values())) == 2
     assert not list((queued / ".dvc/tmp/exps").rglob("mlflow.db"))
+
+
+def test_exp_show_and_metrics_diff_carry_the_headline_metrics_only(queued):
+    result = run(queued, "dvc", "exp", "show", "--json")
+    assert result.returncode == 0, result.stderr
+    for data in _exp_show(queued).values():
+        # per-step, per-seed, significance and fold detail stay in reports/, outside DVC's metrics
+        assert set(data["metrics"]) == {METRICS}
+        for model_metrics in data["metrics"][METRICS]["data"].values():
+            assert len(model_metrics) <= 7
+    diff = run(queued, "dvc", "metrics", "diff", *EXPERIMENTS, "--json")
+    assert diff.returncode == 0, diff.stderr
+    changed = json.loads(diff.stdout)
+    assert set(changed) == {METRICS}
+    # Only linear's params differ: its numbers move, no other model's.
+    assert {key.split(".")[0] for key, d in changed[METRICS].items() if d.get("diff")} == {"linear"}
+
+
+def test_plots_diff_overlays_two_experiments_on_a_page_that_needs_no_network(queued, tmp_path):
+    page = run(queued, sys.executable, "-m", "seqcast.plot_page", ".dvc/plots/offline.html")
+    assert page.returncode == 0, page.stderr
+    out = tmp_path / "plots"
+    result = run(queued, "dvc", "plots", "diff", *EXPERIMENTS, "-o", str(out), "--json")
+    assert result.returncode == 0, result.stderr
+    plots = json.loads(result.stdout)["data"]
+    assert set(plots) == {"forecasts", "error_by_step", "validation_loss", "training_loss"}
+    for name, [plot] in plots.items():
+        revisions = {row["rev"] for row in plot["content"]["data"]["values"]}
+        assert revisions == set(EXPERIMENTS), name
+    forecasts = plots["forecasts"][0]["content"]["data"]["values"]
+    linear = {
+        rev: [
+            float(r["predicted"]) for r in forecasts if r["rev"] == rev and r["model"] == "linear"
+        ]
+        for rev in EXPERIMENTS
+    }
+    assert linear["alpha-small"] != linear["alpha-large"]
+
+    html = run(queued, "dvc", "plots", "diff", *EXPERIMENTS, "-o", str(out))
+    assert html.returncode == 0, html.stderr
+    index = (out / "index.html").read_text()
+    assert "cdn.jsdelivr" not in index and "<script src=" not in index
+    binaries = browser.binaries()
+    if binaries is None:
+        pytest.skip("no Chromium here to render the page")
+    with browser.headless_chromium(tmp_path / "profile") as chrome:
+        chrome.open(out / "index.html")
+        deadline = time.monotonic() + 30
+        while (drawn := chrome.run(DRAWN)) < 4 and time.monotonic() < deadline:
+            time.sleep(0.2)  # vegaEmbed draws asynchronously
+        fetched = chrome.run("return performance.getEntriesByType('resource').map(r => r.name)")
+    assert drawn == 4
+    assert fetched == []

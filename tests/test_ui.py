@@ -1,6 +1,9 @@
 """`make ui`: the MLflow tracking server over the repository's store, on the loopback
-interface; its REST API serves the runs of a pipeline execution; stopping its process
-group leaves nothing running."""
+interface; its REST API serves the runs of a pipeline execution, nested under the
+execution's parent run; stopping its process group leaves nothing running.
+
+mlflow_ui serves a repository's store for other tests too (test_tracking_experiments).
+"""
 
 import json
 import os
@@ -10,12 +13,15 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from repo_helpers import subprocess_env
 
-from seqcast import tracking
+from seqcast import pipeline_run, tracking
 
 STARTUP_S = 180  # the server takes a while to start on 2 busy cores
 LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it
@@ -86,14 +92,47 @@ def _stop_group(server: subprocess.Popen) -> list[int]:
     return left
 
 
-def test_ui_serves_the_pipeline_runs_over_rest_and_stops_with_its_group(pipeline_repo, tmp_path):
+@dataclass
+class Served:
+    base: str
+    port: int
+    server: subprocess.Popen
+    log: Path
+
+    def rest(self, path: str, body: dict | None = None) -> dict:
+        return _get(f"{self.base}/api/2.0/mlflow/{path}", body)
+
+    def experiment(self, name: str) -> dict:
+        return self.rest(f"experiments/get-by-name?experiment_name={name}")["experiment"]
+
+    def runs(self, experiment_id: str) -> list[dict]:
+        found = self.rest("runs/search", {"experiment_ids": [experiment_id], "max_results": 1000})
+        return found.get("runs", [])
+
+
+def tags(run: dict) -> dict[str, str]:
+    return {t["key"]: t["value"] for t in run["data"].get("tags", [])}
+
+
+def params(run: dict) -> dict[str, str]:
+    return {p["key"]: p["value"] for p in run["data"].get("params", [])}
+
+
+def metrics(run: dict) -> dict[str, float]:
+    """The run's metrics, rounded as the reports write them (6 significant digits)."""
+    return {m["key"]: float(f"{m['value']:.6g}") for m in run["data"].get("metrics", [])}
+
+
+@contextmanager
+def mlflow_ui(repo: Path, log: Path) -> Iterator[Served]:
+    """`python -m seqcast.ui` over `repo`'s store, in its own process group, up and
+    answering; on exit the whole group is stopped, and nothing of it may be left."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
-    log = tmp_path / "server.log"
     with log.open("w") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "seqcast.ui", "--port", str(port)],
-            cwd=pipeline_repo,
+            cwd=repo,
             env=subprocess_env(),
             stdout=output,
             stderr=subprocess.STDOUT,
@@ -101,26 +140,53 @@ def test_ui_serves_the_pipeline_runs_over_rest_and_stops_with_its_group(pipeline
         )
     try:
         _wait_until_up(server, base, log)
-        assert _listening_addresses(port) == {LOOPBACK_HEX}
-
-        experiment = _get(f"{base}/api/2.0/mlflow/experiments/get-by-name?experiment_name=seqcast")
-        found = _get(
-            f"{base}/api/2.0/mlflow/runs/search",
-            {"experiment_ids": [experiment["experiment"]["experiment_id"]], "max_results": 100},
-        )
-        served = {r["info"]["run_id"]: r for r in found["runs"]}
-        for record in sorted((pipeline_repo / tracking.RUN_RECORDS).glob("*.json")):
-            report = pipeline_repo / "reports/models" / record.stem
-            run_id = json.loads(record.read_text())["run_id"]
-            run = served[run_id]
-            tags = {t["key"]: t["value"] for t in run["data"]["tags"]}
-            assert tags["model"] == report.name
-            metrics = {m["key"]: float(f"{m['value']:.6g}") for m in run["data"]["metrics"]}
-            expected = json.loads((report / "metrics.json").read_text())
-            assert {k: metrics[k] for k in expected} == expected, report.name
+        yield Served(base, port, server, log)
     finally:
         left = _stop_group(server)
         server.wait(timeout=30)
     assert left == [], f"still running after SIGTERM to the group: {left}"
-    assert _group_members(server.pid) == []
-    assert _listening_addresses(port) == set()
+
+
+def test_ui_serves_the_pipeline_runs_over_rest_and_stops_with_its_group(pipeline_repo, tmp_path):
+    with mlflow_ui(pipeline_repo, tmp_path / "server.log") as ui:
+        assert _listening_addresses(ui.port) == {LOOPBACK_HEX}
+        experiment = ui.experiment("seqcast")["experiment_id"]
+        # The address it prints opens the experiment's runs in the model-training view.
+        assert (
+            f"MLflow UI on {ui.base}/#/experiments/{experiment}/runs"
+            "?workflowType=machine_learning (Ctrl-C stops it)"
+        ) in ui.log.read_text()
+        served = {r["info"]["run_id"]: r for r in ui.runs(experiment)}
+        head = subprocess.run(
+            ["git", "rev-parse", "--short=7", "HEAD"],
+            cwd=pipeline_repo,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+        records = sorted((pipeline_repo / tracking.RUN_RECORDS).glob("*.json"))
+        for record in records:
+            report = pipeline_repo / "reports/models" / record.stem
+            run = served[json.loads(record.read_text())["run_id"]]
+            assert tags(run)["model"] == report.name
+            expected = json.loads((report / "metrics.json").read_text())
+            assert {k: metrics(run)[k] for k in expected} == expected, report.name
+            # Nested under the parent run of the execution that made it, and named after it.
+            parent = served[tags(run)["mlflow.parentRunId"]]
+            assert tags(parent)[pipeline_run.KIND_TAG] == "pipeline"
+            execution = tags(run)[pipeline_run.EXECUTION_TAG]
+            assert tags(parent)[pipeline_run.EXECUTION_TAG] == execution
+            label = run["info"]["run_name"].removeprefix(f"{report.name} · ")
+            assert label.startswith(head)
+            assert parent["info"]["run_name"] == f"pipeline · {label}"
+            if report.name != "naive":  # it has no params of its own
+                assert any(key.startswith(f"{report.name}.") for key in params(parent))
+
+        # The session's `dvc repro` of every model: one parent over all of their runs.
+        children: dict[str, set[str]] = {}
+        for run in served.values():
+            parent_id = tags(run).get("mlflow.parentRunId")
+            if parent_id:
+                children.setdefault(parent_id, set()).add(tags(run)["model"])
+        assert {record.stem for record in records} in children.values()
+    assert _group_members(ui.server.pid) == []
+    assert _listening_addresses(ui.port) == set()

@@ -1,12 +1,19 @@
-"""MLflow tracking: where runs go, and one run per model with everything to reproduce it.
+"""MLflow tracking: where runs go, and per pipeline execution one parent run with one child
+run per model, each with everything to reproduce it.
 
 The default store is an SQLite database at the repository root (mlflow.db), with
 artifacts under mlartifacts/; MLFLOW_TRACKING_URI points elsewhere (a team server).
 The repository root is the user's, also when a queued DVC experiment runs the stage in a
 temporary clone (seqcast.lineage), and writers to a local store take turns
 (seqcast.store_lock).
+
+evaluate@model logs its model's run (record_model_run) under the execution's parent run
+(seqcast.pipeline_run), which the first of them creates; compare logs the report to the
+parent and ends it (finish_pipeline_run). Every params.yaml section that can change a
+result is logged; a model's own section under its own name (lstm.hidden_size).
 """
 
+import datetime
 import hashlib
 import json
 import logging
@@ -22,10 +29,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 
-from seqcast import lineage, store_lock
+from seqcast import lineage, pipeline_run, store_lock
 from seqcast.errors import SeqcastError
-from seqcast.params import NETWORK_MODELS, Params
+from seqcast.params import NETWORK_MODELS, DataParams, Params
 
 if TYPE_CHECKING:
     import torch
@@ -34,8 +42,13 @@ os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import mlflow
 import mlflow.pytorch
-from mlflow.entities import Metric
+from mlflow.data.code_dataset_source import CodeDatasetSource
+from mlflow.data.dataset_source import DatasetSource
+from mlflow.data.dataset_source_registry import get_dataset_source_from_json
+from mlflow.data.http_dataset_source import HTTPDatasetSource
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric
 from mlflow.exceptions import MlflowException
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_RUN_NOTE
 
 DEFAULT_DB = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
@@ -43,7 +56,13 @@ MAX_BATCH = 1000
 MAX_TAG_VALUE = 8000  # MLflow's limit
 LINEAGE_FILES = ("params.yaml", "dvc.lock")  # logged as artifacts under lineage/
 PIPELINE_WRITES = (":!dvc.lock", ":!reports")
-OWNER_HOST, OWNER_PID = "seqcast.host", "seqcast.pid"  # the process that logs a run
+OWNER_HOST, OWNER_PID = pipeline_run.HOST_TAG, pipeline_run.PID_TAG  # the process that logs a run
+# The experiment opens in MLflow's model-training view, not the GenAI one (the values the
+# MLflow 3 UI knows: genai_development, custom_model_development).
+EXPERIMENT_KIND_TAG, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
+CHANGED_TAG = "seqcast.changed_params"  # key=value of the params that differ from the baseline
+UNLOGGED_SECTIONS = {"gate", "tracking"}  # params.yaml sections that change no result
+NAME_PARAMS_CHARS = 60  # changed params shown in a run name, at most
 # How long the store check waits on another program's lock: long enough to ride out a
 # parallel run's write (milliseconds), short enough to fail once and clearly; MLflow
 # itself waits 20 s per statement.
@@ -157,18 +176,28 @@ def use_experiment(name: str, root: Path) -> str:
     check_store(uri)
     with store_errors(uri):
         experiment = mlflow.get_experiment_by_name(name)
-        if experiment is not None:
-            return experiment.experiment_id
-        # The default database keeps its artifacts next to it, not in ./mlruns of the cwd; a
-        # server chooses its own artifact store.
-        local = uri == default_uri(root)
-        location = (root / DEFAULT_ARTIFACTS).resolve().as_uri() if local else None
-        try:
-            return mlflow.create_experiment(name, artifact_location=location)
-        except MlflowException as exc:
-            if _sqlite_cause(exc) is not None:
-                raise  # the store failed: nothing was created meanwhile
-            return mlflow.get_experiment_by_name(name).experiment_id  # by a parallel run
+        if experiment is None:
+            return _create_experiment(name, root, uri)
+        if experiment.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING:  # made before the tag
+            mlflow.tracking.MlflowClient().set_experiment_tag(
+                experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING
+            )
+        return experiment.experiment_id
+
+
+def _create_experiment(name: str, root: Path, uri: str) -> str:
+    # The default database keeps its artifacts next to it, not in ./mlruns of the cwd; a
+    # server chooses its own artifact store.
+    local = uri == default_uri(root)
+    location = (root / DEFAULT_ARTIFACTS).resolve().as_uri() if local else None
+    try:
+        return mlflow.create_experiment(
+            name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING}
+        )
+    except MlflowException as exc:
+        if _sqlite_cause(exc) is not None:
+            raise  # the store failed: nothing was created meanwhile
+        return mlflow.get_experiment_by_name(name).experiment_id  # by a parallel run
 
 
 def git_state(root: Path) -> dict[str, str]:
@@ -187,27 +216,99 @@ def git_state(root: Path) -> dict[str, str]:
     return state
 
 
-def flatten(prefix: str, values: dict[str, Any]) -> dict[str, Any]:
-    flat = {}
-    for key, value in values.items():
-        name = f"{prefix}.{key}" if prefix else key
-        if isinstance(value, dict):
-            flat.update(flatten(name, value))
-        else:
-            flat[name] = value
+def _own_section(params: Params, model: str) -> dict[str, str]:
+    """models.<model> under the model's name, its train.* overrides as <model>.train.*."""
+    section = params.model_params(model)
+    flat = lineage.flatten(model, section.model_dump(mode="json", exclude={"train"}))
+    if model in NETWORK_MODELS:
+        overrides = section.train.model_dump(mode="json", exclude_none=True)
+        flat |= lineage.flatten(f"{model}.train", overrides)
     return flat
 
 
+def logged_params(params: Params, model: str | None = None) -> dict[str, str]:
+    """Every param that can change a result, flattened to text: each params.yaml section but
+    gate and tracking, and models.enabled.
+
+    A model's run (`model` given) has its own section only, under its own name
+    (lstm.hidden_size), and train.* as that model trained: with its models.<name>.train
+    overrides applied (also logged as lstm.train.*). The pipeline's run (no `model`) has
+    every enabled model's section, and the shared train.*.
+    """
+    shared = params.model_dump(mode="json", exclude=UNLOGGED_SECTIONS | {"models"})
+    flat = lineage.flatten("", shared)
+    flat["models.enabled"] = params.models.enabled
+    for name in params.models.enabled if model is None else [model]:
+        flat |= _own_section(params, name)
+    if model in NETWORK_MODELS:
+        flat |= lineage.flatten("train", params.train_for(model).model_dump(mode="json"))
+    return {key: lineage.param_text(value) for key, value in flat.items()}
+
+
+def _epoch_seconds(day: str) -> int:
+    return int(datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.UTC).timestamp())
+
+
+def dataset_source(data: DataParams) -> DatasetSource:
+    """Where the raw table came from, as MLflow describes a dataset's source."""
+    if data.source in ("sample", "csv"):
+        path = data.sample_path if data.source == "sample" else data.csv.path
+        return get_dataset_source_from_json(json.dumps({"uri": path}), source_type="local")
+    if data.source == "yfinance":
+        request = data.yfinance
+        start, end = (_epoch_seconds(day) for day in (request.start, request.end))
+        query = f"period1={start}&period2={end}&interval={request.interval}"
+        return HTTPDatasetSource(f"https://finance.yahoo.com/quote/{data.ticker}/history/?{query}")
+    synthetic = data.synthetic
+    return CodeDatasetSource({"seqcast.sources.synthetic": synthetic.kind, "seed": synthetic.seed})
+
+
+def raw_dataset(data: DataParams, raw: Path) -> DatasetInput:
+    """The raw price table as the runs' training dataset: its source, its schema and row
+    count, and as digest its md5, the one dvc.lock records."""
+    table = pd.read_parquet(raw)
+    with warnings.catch_warnings():
+        # Integer columns (volume) cannot hold missing values: a note for model signatures.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        dataset = mlflow.data.from_pandas(
+            table,
+            source=dataset_source(data),
+            name=f"{', '.join(data.all_tickers)} prices ({data.source})",
+            digest=hashlib.md5(raw.read_bytes()).hexdigest(),
+        )
+        described = dataset.to_dict()  # infers the schema
+    entity = Dataset(
+        name=described["name"],
+        digest=described["digest"],
+        source_type=described["source_type"],
+        source=described["source"],
+        schema=described.get("schema"),
+        profile=described.get("profile"),
+    )
+    return DatasetInput(entity, tags=[InputTag(MLFLOW_DATASET_CONTEXT, "training")])
+
+
 @contextmanager
-def model_run(experiment: str, root: Path, run_name: str, tags: dict[str, str]) -> Iterator[Any]:
-    """An MLflow run that ends FINISHED, or FAILED on an exception or a stop signal (the
-    stage turns SIGTERM into one); a run left RUNNING by a killed process (kill -9, a
-    power cut) is ended FAILED by the next run of the same model on this machine."""
+def model_run(
+    experiment: str,
+    root: Path,
+    run_name: str,
+    tags: dict[str, str],
+    parent_run_id: str | None = None,
+) -> Iterator[Any]:
+    """An MLflow run, nested under `parent_run_id` if given, that ends FINISHED, or FAILED
+    on an exception or a stop signal (the stage turns SIGTERM into one); a run left RUNNING
+    by a killed process (kill -9, a power cut) is ended FAILED by the next run of the same
+    model on this machine."""
     experiment_id = use_experiment(experiment, root)
     end_abandoned_runs(experiment_id, tags["model"])
     owner = {OWNER_HOST: socket.gethostname(), OWNER_PID: str(os.getpid())}
     with mlflow.start_run(
-        experiment_id=experiment_id, run_name=run_name, tags={**tags, **owner}
+        experiment_id=experiment_id,
+        run_name=run_name,
+        tags={**tags, **owner},
+        nested=parent_run_id is not None,
+        parent_run_id=parent_run_id,
     ) as run:
         yield run
 
@@ -254,6 +355,46 @@ def log_history(history: dict[str, Any]) -> None:
         client.log_batch(run_id, metrics=metrics[start : start + MAX_BATCH])
 
 
+def execution_label(execution: lineage.Execution, commit: str, changed: list[str] | None) -> str:
+    """What tells this execution's runs apart in MLflow's run list: the DVC experiment's
+    name; else the short commit, and the params changed from it if any."""
+    if execution.experiment:
+        return execution.experiment
+    label = commit[:7]
+    if changed:
+        listed = ", ".join(changed)
+        cut = listed if len(listed) <= NAME_PARAMS_CHARS else listed[:NAME_PARAMS_CHARS] + "..."
+        label = f"{label} {cut}"
+    return label
+
+
+def _description(execution: lineage.Execution, commit: str, changed: list[str] | None) -> str:
+    """The parent run's description (markdown): what ran, from which commit, what changed."""
+    what = "DVC experiment" if execution.experiment else "Run by"
+    base = f"{what} `{execution.experiment or execution.command}`, from commit `{commit[:12]}`."
+    if changed is None:
+        note = f"{base} Which params differ from {lineage.baseline_rev()} is unknown."
+    elif not changed:
+        note = f"{base} Params as committed."
+    else:
+        note = f"{base} Params changed from it:\n\n" + "\n".join(f"- `{c}`" for c in changed)
+    return note[:MAX_TAG_VALUE]
+
+
+def execution_tags(
+    workdir: Path, execution: lineage.Execution, changed: list[str] | None
+) -> dict[str, str]:
+    """Tags that both the parent and the model runs of an execution carry: commit, DVC
+    experiment, the params changed from the baseline, the execution's key."""
+    listed = "unknown" if changed is None else ", ".join(changed)
+    return {
+        **git_state(workdir),
+        **lineage.experiment_tags(),
+        CHANGED_TAG: listed[:MAX_TAG_VALUE],
+        pipeline_run.EXECUTION_TAG: execution.key,
+    }
+
+
 def record_model_run(
     *,
     name: str,
@@ -267,52 +408,130 @@ def record_model_run(
     input_example: np.ndarray | None = None,
     inputs: Sequence[Path] = (),
 ) -> str:
-    """One MLflow run for one model: params, loss per epoch, metrics, artifacts, lineage.
+    """One MLflow run for one model, nested under its execution's parent run: params, loss
+    per epoch, metrics, the raw data as dataset, artifacts, lineage.
 
     `inputs` are the files and directories the evaluation read; their md5 from dvc.lock
     is tagged with those of train@name's dependencies.
     """
     workdir = Path.cwd()  # where the stage runs: a temporary clone under a queued experiment
     store_root = lineage.repository_root(workdir)
+    uri = tracking_uri(store_root)
     hashes = lineage.lock_hashes(workdir / "dvc.lock", f"train@{name}", inputs)
+    execution = lineage.current_execution()
+    changed = lineage.changed_params(workdir)
+    shared = execution_tags(workdir, execution, changed)
+    label = execution_label(execution, shared["git_commit"], changed)
+    dataset = raw_dataset(params.data, raw_data)
+    # The same md5 that dvc.lock records for the raw data.
+    data_tags = {"data_md5": dataset.dataset.digest}
     tags = {
         "model": name,
         "dvc_stages": f"train@{name} evaluate@{name}",
-        # The same md5 that dvc.lock records for the raw data.
-        "data_md5": hashlib.md5(raw_data.read_bytes()).hexdigest(),
-        **git_state(workdir),
-        **lineage.experiment_tags(),
+        pipeline_run.KIND_TAG: pipeline_run.MODEL,
+        **data_tags,
+        **shared,
         **lineage.dependency_tags(hashes),
     }
-    logged = params.model_dump(include={"data", "features", "split", "scale", "window"})
-    if name in NETWORK_MODELS:  # with the model's own overrides applied
-        logged["train"] = params.train_for(name).model_dump()
-    own = params.model_params(name).model_dump(exclude={"train"})
-    logged["model"] = {"name": name, **own}
-    with (
-        store_errors(tracking_uri(store_root)),
-        store_lock.exclusive(tracking_uri(store_root)),
-        model_run(params.tracking.experiment, store_root, name, tags) as run,
-    ):
-        mlflow.log_params(flatten("", logged))
-        for lineage_file in LINEAGE_FILES:
-            if (workdir / lineage_file).is_file():
-                mlflow.log_artifact(str(workdir / lineage_file), "lineage")
-        log_history(history)
-        mlflow.log_metrics(metrics)
-        mlflow.log_artifacts(str(report_dir), "report")
-        mlflow.log_artifacts(str(model_dir), "seqcast_model")
-        if net is not None:
-            import torch
+    with store_errors(uri), store_lock.exclusive(uri):
+        experiment_id = use_experiment(params.tracking.experiment, store_root)
+        client = mlflow.tracking.MlflowClient()
+        pipeline_run.close_abandoned(client, experiment_id, execution.host)
+        parent_id = pipeline_run.find_or_create(
+            client,
+            experiment_id,
+            execution,
+            name=f"pipeline · {label}",
+            tags={
+                **data_tags,
+                **shared,
+                MLFLOW_RUN_NOTE: _description(execution, shared["git_commit"], changed),
+            },
+            params=logged_params(params),
+            dataset=dataset,
+        )
+        try:
+            with model_run(
+                params.tracking.experiment, store_root, f"{name} · {label}", tags, parent_id
+            ) as run:
+                _log_model_run(run.info.run_id, name, params, metrics, history, dataset)
+                _log_model_artifacts(workdir, name, report_dir, model_dir, net, input_example)
+                return run.info.run_id
+        except BaseException:
+            pipeline_run.fail(client, parent_id, f"the run of {name} failed")
+            raise
 
-            with warnings.catch_warnings():
-                # torch.export notes that nn.RNN re-assigns its flat weights while tracing;
-                # the exported program still predicts identically (checked in the tests).
-                warnings.filterwarnings("ignore", message="The tensor attributes self.rnn")
-                mlflow.pytorch.log_model(
-                    net,
-                    name=name,
-                    input_example=input_example.astype("float32"),
-                    pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
-                )
-        return run.info.run_id
+
+def _log_model_run(
+    run_id: str,
+    name: str,
+    params: Params,
+    metrics: dict[str, float],
+    history: dict[str, Any],
+    dataset: DatasetInput,
+) -> None:
+    client = mlflow.tracking.MlflowClient()
+    pipeline_run.log_params(client, run_id, logged_params(params, name))
+    client.log_inputs(run_id, datasets=[dataset])
+    log_history(history)
+    mlflow.log_metrics(metrics)
+
+
+def _log_model_artifacts(
+    workdir: Path,
+    name: str,
+    report_dir: Path,
+    model_dir: Path,
+    net: "torch.nn.Module | None",
+    input_example: np.ndarray | None,
+) -> None:
+    for lineage_file in LINEAGE_FILES:
+        if (workdir / lineage_file).is_file():
+            mlflow.log_artifact(str(workdir / lineage_file), "lineage")
+    mlflow.log_artifacts(str(report_dir), "report")
+    mlflow.log_artifacts(str(model_dir), "seqcast_model")
+    if net is not None:
+        import torch
+
+        with warnings.catch_warnings():
+            # torch.export notes that nn.RNN re-assigns its flat weights while tracing;
+            # the exported program still predicts identically (checked in the tests).
+            warnings.filterwarnings("ignore", message="The tensor attributes self.rnn")
+            mlflow.pytorch.log_model(
+                net,
+                name=name,
+                input_example=input_example.astype("float32"),
+                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
+            )
+
+
+def finish_pipeline_run(
+    params: Params, files: Sequence[Path], metrics: dict[str, dict[str, float]]
+) -> str | None:
+    """At the end of the pipeline (the compare stage): log the report `files` (files or
+    folders) and each model's headline `metrics` ({model: {metric: value}}, as
+    <model>.<metric>) to the execution's parent run, and end it FINISHED. Does nothing, and
+    returns None, when no model run of this execution made a parent (no evaluate@model
+    ran): then no store or experiment is created either. Returns the parent's id."""
+    store_root = lineage.repository_root(Path.cwd())
+    uri = tracking_uri(store_root)
+    database = store_lock.sqlite_path(uri)
+    if database is not None and not database.is_file():
+        return None
+    execution = lineage.current_execution()
+    flat = {
+        f"{model}.{key}": value
+        for model, values in metrics.items()
+        for key, value in values.items()
+    }
+    with store_errors(uri), store_lock.exclusive(uri):
+        check_store(uri)
+        client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name(params.tracking.experiment)
+        if experiment is None:
+            return None
+        parent = pipeline_run.find(client, experiment.experiment_id, execution)
+        if parent is None:
+            return None
+        pipeline_run.finish(client, parent.info.run_id, files, flat)
+        return parent.info.run_id

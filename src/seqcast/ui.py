@@ -5,6 +5,10 @@
 The process becomes the MLflow tracking server (exec), which starts worker processes of
 its own: whoever starts it in the background should give it its own process group and
 stop the whole group.
+
+The address it prints opens the experiment's runs in the UI's model-training view: the
+MLflow 3 UI shows its GenAI view unless the page's address or the browser's last choice
+of the sidebar switch says otherwise, whatever the experiment's mlflow.experimentKind tag.
 """
 
 import argparse
@@ -13,10 +17,14 @@ import shutil
 import sys
 from pathlib import Path
 
-from seqcast import stage, tracking
+from mlflow.tracking import MlflowClient
+
+from seqcast import stage, store_lock, tracking
 from seqcast.errors import SeqcastError
+from seqcast.params import load_params
 
 HOST = "127.0.0.1"
+MODEL_TRAINING_VIEW = "workflowType=machine_learning"
 
 
 def server_command(root: Path, port: int) -> list[str]:
@@ -44,6 +52,22 @@ def server_command(root: Path, port: int) -> list[str]:
     ]
 
 
+def experiment_url(root: Path, port: int) -> str:
+    """The runs of the experiment in params.yaml in the model-training view; the list of
+    experiments while the store does not hold it yet."""
+    page = f"http://{HOST}:{port}/#/experiments"
+    uri = tracking.tracking_uri(root)
+    database = store_lock.sqlite_path(uri)
+    if database is not None and database.is_file():
+        tracking.check_store(uri)
+        with tracking.store_errors(uri):
+            name = load_params(root / "params.yaml").tracking.experiment
+            experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(name)
+        if experiment is not None:
+            page = f"{page}/{experiment.experiment_id}/runs"
+    return f"{page}?{MODEL_TRAINING_VIEW}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1")
@@ -51,7 +75,8 @@ def main() -> None:
     if not 0 < args.port < 65536:
         raise SeqcastError(f"--port {args.port}: choose a port from 1 to 65535")
     command = server_command(Path.cwd(), args.port)
-    print(f"MLflow UI on http://{HOST}:{args.port} (Ctrl-C stops it)", file=sys.stderr)
+    url = experiment_url(Path.cwd(), args.port)
+    print(f"MLflow UI on {url} (Ctrl-C stops it)", file=sys.stderr)
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
     os.execv(command[0], command)
 
