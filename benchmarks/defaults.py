@@ -69,7 +69,8 @@ def setting_params(raw: dict, transform: str, inputs: str, hidden: int, max_epoc
 def labelled_table(raw_params: dict) -> pd.DataFrame:
     """The split feature table of the pipeline (download, featurize, split) for these params."""
     params = parse_params(raw_params)
-    raw = load_raw(params.data).prices
+    data = params.data
+    raw = load_raw(data.source, data.source_config, data.ticker, data.other_tickers).prices
     f = params.features
     table = make_features(
         ticker_rows(raw, params.data.ticker),

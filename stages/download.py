@@ -14,8 +14,8 @@ def main() -> None:
     args = parser.parse_args()
     data = load_params().data
 
-    raw = sources.load_raw(data)
-    info = sources.source_info(data, raw)
+    raw = sources.load_raw(data.source, data.source_config, data.ticker, data.other_tickers)
+    info = sources.source_info(data.source, raw)
 
     atomic.write_with(args.out, lambda tmp: raw.prices.to_parquet(tmp, index=False))
     atomic.write_json(args.info, info)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from seqcast import atomic, stage
 from seqcast.errors import SeqcastError
-from seqcast.models import build_model
+from seqcast.models import model_class
 from seqcast.params import load_params
 from seqcast.seeding import fit_seeds
 from seqcast.windows import Windows
@@ -30,7 +30,7 @@ def main() -> None:
 
     windows = Path(args.windows)
     train, val = Windows.load(windows / "train.npz"), Windows.load(windows / "val.npz")
-    if train.y.ndim == 2 and not build_model(args.model, params).multi_output:
+    if train.y.ndim == 2 and not model_class(args.model).multi_output:
         raise SeqcastError(
             f"{args.model} has one output and cannot fit the {train.y.shape[1]} per-window "
             "targets of multistep.strategy = 'direct'; use 'recursive'"

@@ -4,8 +4,9 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from building import build
 
-from seqcast.models import build_model, load_model
+from seqcast.models import load_model
 from seqcast.models.anchoring import anchor, anchored_columns
 from seqcast.params import parse_params
 from seqcast.windows import Windows
@@ -62,18 +63,18 @@ def test_anchoring_subtracts_the_last_day_and_leaves_the_callers_windows_alone()
 
 @pytest.mark.parametrize("name", ["gru", "numpy_gru"])
 def test_a_relative_network_forecasts_the_same_change_at_any_price_level(name):
-    model = build_model(name, _params(name))
+    model = build(name, _params(name))
     model.fit(_windows(1, 64), _windows(2, 16))
     low, high = _windows(3, 8), _windows(3, 8, level=5.0)  # the same shapes, 5 units higher
     np.testing.assert_allclose(model.predict(high.x), model.predict(low.x), atol=1e-6)
-    absolute = build_model(name, _params(name, inputs="absolute"))
+    absolute = build(name, _params(name, inputs="absolute"))
     absolute.fit(_windows(1, 64), _windows(2, 16))
     assert not np.allclose(absolute.predict(high.x), absolute.predict(low.x), atol=1e-3)
 
 
 @pytest.mark.parametrize("name", ["lstm", "numpy_lstm"])
 def test_saved_models_keep_their_anchoring(tmp_path, name):
-    model = build_model(name, _params(name))
+    model = build(name, _params(name))
     model.fit(_windows(1, 64), _windows(2, 16))
     model.save(tmp_path)
     loaded = load_model(tmp_path)

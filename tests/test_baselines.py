@@ -6,9 +6,10 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from building import build
 
 from seqcast.errors import SeqcastError
-from seqcast.models import build_model, load_model, training
+from seqcast.models import load_model, training
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
 from seqcast.models.recurrent import RecurrentForecaster
 from seqcast.params import parse_params
@@ -102,19 +103,19 @@ def test_linear_forecast_on_hand_set_coefficients():
 
 def test_build_model_uses_params():
     params = _params()
-    naive = build_model("naive", params)
-    linear = build_model("linear", params)
+    naive = build("naive", params)
+    linear = build("linear", params)
     assert isinstance(naive, NaiveForecaster)
     assert isinstance(linear, LinearForecaster)
     assert linear.alpha == 1e-9
     for cell in CELLS:
-        model = build_model(cell, params)
+        model = build(cell, params)
         assert isinstance(model, RecurrentForecaster)
         assert model.cell == cell
         assert model.options.hidden_size == 4
         assert model.train_params.max_epochs == 3
     with pytest.raises(SeqcastError, match=r"unknown model .transformer.; choose from naive"):
-        build_model("transformer", params)
+        build("transformer", params)
 
 
 def _no_pickle(directory) -> None:
@@ -146,14 +147,14 @@ def data():
 )
 def test_save_load_round_trip_gives_identical_predictions(tmp_path, data, name, files):
     train, val, test = data
-    model = build_model(name, _params())
+    model = build(name, _params())
     model.fit(train, val)
     model.save(tmp_path / "model")
 
     assert {p.name for p in (tmp_path / "model").iterdir()} == files
     _no_pickle(tmp_path / "model")
     config = json.loads((tmp_path / "model" / "config.json").read_text())
-    assert config["kind"] == model.kind
+    assert config["model"] == model.name == name
 
     loaded = load_model(tmp_path / "model")
     assert type(loaded) is type(model)
@@ -164,7 +165,7 @@ def test_save_load_round_trip_gives_identical_predictions(tmp_path, data, name, 
 
 def test_recurrent_weights_are_loaded_with_weights_only(tmp_path, data, monkeypatch):
     train, val, _ = data
-    model = build_model("lstm", _params(max_epochs=1))
+    model = build("lstm", _params(max_epochs=1))
     model.fit(train, val)
     model.save(tmp_path)
 
@@ -185,8 +186,8 @@ def test_recurrent_weights_are_loaded_with_weights_only(tmp_path, data, monkeypa
 @pytest.mark.parametrize("cell", CELLS)
 def test_recurrent_training_is_bit_reproducible_for_a_seed(data, cell):
     train, val, _ = data
-    first = build_model(cell, _params(seed=7))
-    second = build_model(cell, _params(seed=7))
+    first = build(cell, _params(seed=7))
+    second = build(cell, _params(seed=7))
     history_a = first.fit(train, val)
     history_b = second.fit(train, val)
     assert history_a == history_b
@@ -195,7 +196,7 @@ def test_recurrent_training_is_bit_reproducible_for_a_seed(data, cell):
     for key in state_a:
         assert torch.equal(state_a[key], state_b[key]), key
 
-    other = build_model(cell, _params(seed=8))
+    other = build(cell, _params(seed=8))
     other.fit(train, val)
     assert any(not torch.equal(state_a[key], other.net.state_dict()[key]) for key in state_a), (
         "a different seed should give different weights"
@@ -204,7 +205,7 @@ def test_recurrent_training_is_bit_reproducible_for_a_seed(data, cell):
 
 def test_recurrent_history_and_best_epoch(data):
     train, val, _ = data
-    history = build_model("gru", _params(max_epochs=4)).fit(train, val)
+    history = build("gru", _params(max_epochs=4)).fit(train, val)
     assert len(history.train_loss) == len(history.val_loss) == 4
     assert history.best_epoch == int(np.argmin(history.val_loss)) + 1
     assert all(np.isfinite(history.train_loss))
@@ -213,7 +214,7 @@ def test_recurrent_history_and_best_epoch(data):
 def test_recurrent_keeps_the_best_validation_epoch(data):
     """After fit the net holds the weights of its best validation epoch, not the last."""
     train, val, _ = data
-    model = build_model("rnn", _params(max_epochs=6, learning_rate=0.3, patience=6))
+    model = build("rnn", _params(max_epochs=6, learning_rate=0.3, patience=6))
     history = model.fit(train, val)
     assert history.best_epoch < len(history.val_loss), "setup: the last epoch should not be best"
     predictions = model.predict(val.x)
@@ -224,9 +225,7 @@ def test_recurrent_keeps_the_best_validation_epoch(data):
 
 def test_early_stopping_after_patience_epochs_without_improvement(data):
     train, val, _ = data
-    history = build_model("rnn", _params(max_epochs=50, learning_rate=0.3, patience=2)).fit(
-        train, val
-    )
+    history = build("rnn", _params(max_epochs=50, learning_rate=0.3, patience=2)).fit(train, val)
     assert len(history.val_loss) < 50
     assert len(history.val_loss) == history.best_epoch + 2
     assert min(history.val_loss[history.best_epoch :]) >= history.val_loss[history.best_epoch - 1]
@@ -235,7 +234,7 @@ def test_early_stopping_after_patience_epochs_without_improvement(data):
 def test_diverging_training_raises():
     """Huge values overflow the float32 loss at once; the error says it diverged."""
     huge = _random_windows(4, 32, scale=1e20)
-    model = build_model("rnn", _params(learning_rate=1e6))
+    model = build("rnn", _params(learning_rate=1e6))
     with pytest.raises(SeqcastError, match="diverged") as info:
         model.fit(huge, huge)
     assert "rnn" in str(info.value)
@@ -254,4 +253,4 @@ def test_non_finite_validation_loss_mid_training_raises(data, monkeypatch):
 
     monkeypatch.setattr(training, "_mean_loss", nan_from_epoch_two)
     with pytest.raises(SeqcastError, match="gru: training diverged at epoch 2"):
-        build_model("gru", _params(max_epochs=5)).fit(train, val)
+        build("gru", _params(max_epochs=5)).fit(train, val)

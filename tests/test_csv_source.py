@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from building import load_data
 
-from seqcast import sources
 from seqcast.errors import SeqcastError
-from seqcast.params import CsvParams, parse_params
-from seqcast.sources.csv_source import load_csv
+from seqcast.params import parse_params
+from seqcast.sources.csv_source import CsvConfig, load_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,11 +44,11 @@ def write(tmp_path: Path, text: str, name: str = "prices.csv") -> str:
     return str(path)
 
 
-def kaggle(path: str, **overrides) -> CsvParams:
-    return CsvParams(path=path, ticker_column="Name", **overrides)
+def kaggle(path: str, **overrides) -> CsvConfig:
+    return CsvConfig(path=path, ticker_column="Name", **overrides)
 
 
-def error(csv: CsvParams, ticker: str = "AAPL", others=()) -> str:
+def error(csv: CsvConfig, ticker: str = "AAPL", others=()) -> str:
     with pytest.raises(SeqcastError) as info:
         load_csv(csv, ticker, others)
     return str(info.value)
@@ -85,7 +85,7 @@ Day;Adj Close;Volume
 01/02/2024;11.25;
 """
     path = write(tmp_path, text.replace(";", ","))
-    csv = CsvParams(
+    csv = CsvConfig(
         path=path,
         date_column="Day",
         date_format="%d/%m/%Y",
@@ -108,8 +108,8 @@ Day;Adj Close;Volume
 
 def test_the_default_csv_params_read_the_sample_exactly_as_the_sample_source(monkeypatch):
     monkeypatch.chdir(ROOT)
-    by_sample = sources.load_raw(parse_params({}).data)
-    by_csv = sources.load_raw(parse_params({"data": {"source": "csv"}}).data)
+    by_sample = load_data(parse_params({}).data)
+    by_csv = load_data(parse_params({"data": {"source": "csv"}}).data)
     pd.testing.assert_frame_equal(by_csv.prices, by_sample.prices)
     # The sample's one long gap, the closing of the exchanges after 2001-09-11.
     assert by_csv.warnings == [
@@ -269,7 +269,7 @@ def _load_raw(path: str, **csv) -> pd.DataFrame:
     data = parse_params(
         {"data": {"source": "csv", "csv": {"path": path, "ticker_column": "Name", **csv}}}
     ).data
-    return sources.load_raw(data).prices
+    return load_data(data).prices
 
 
 @pytest.mark.parametrize(
@@ -308,7 +308,7 @@ def test_a_file_of_non_price_columns_only_needs_numbers(tmp_path):
             }
         }
     ).data
-    prices = sources.load_raw(data).prices
+    prices = load_data(data).prices
     assert prices["temperature"].tolist() == [-3.5, -1.0]
     assert prices["ticker"].tolist() == ["BERLIN", "BERLIN"]
 
@@ -317,7 +317,7 @@ def test_a_file_in_another_text_encoding_is_read_with_data_csv_encoding(tmp_path
     text = "Date,Clôture\n2024-01-02,10.5\n2024-01-03,11.0\n"
     path = tmp_path / "prices.csv"
     path.write_bytes(text.encode("cp1252"))
-    csv = CsvParams(
+    csv = CsvConfig(
         path=str(path), date_column="Date", ticker_column=None, columns={"close": "Clôture"}
     )
     # Read as UTF-8 (the default), the 'ô' of the header is byte 0xf4 at offset 7.

@@ -7,8 +7,9 @@ move there, and a saved model holds CPU tensors that load anywhere.
 import numpy as np
 import pytest
 import torch
+from building import build
 
-from seqcast.models import build_model, load_model
+from seqcast.models import load_model
 from seqcast.models.runtime import resolve_device
 from seqcast.params import parse_params
 from seqcast.windows import Windows
@@ -47,8 +48,8 @@ def test_auto_picks_cuda():
 def test_training_on_cuda_is_bit_reproducible(cell):
     train, val = _windows(0, 96), _windows(1, 32)
     first, second = (
-        build_model(cell, _params(cell, "auto")),
-        build_model(cell, _params(cell, "cuda")),
+        build(cell, _params(cell, "auto")),
+        build(cell, _params(cell, "cuda")),
     )
     assert first.fit(train, val) == second.fit(train, val)
     assert next(first.net.parameters()).device.type == "cuda"
@@ -61,7 +62,7 @@ def test_training_on_cuda_is_bit_reproducible(cell):
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
 def test_a_cuda_model_saves_cpu_tensors_and_predicts_alike_on_the_cpu(tmp_path, cell):
     train, val, test = _windows(0, 96), _windows(1, 32), _windows(2, 24)
-    model = build_model(cell, _params(cell, "cuda"))
+    model = build(cell, _params(cell, "cuda"))
     model.fit(train, val)
     on_gpu = model.predict(test.x)
     model.save(tmp_path)

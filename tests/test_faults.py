@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from building import build
 
 from seqcast import tracking
 from seqcast.errors import SeqcastError
-from seqcast.models import build_model, load_model
+from seqcast.models import load_model
 from seqcast.params import parse_params
 from seqcast.windows import Windows
 
@@ -40,7 +41,7 @@ def _saved(name: str, directory: Path) -> Path:
     params = parse_params(
         {"train": {"max_epochs": 1, "batch_size": 8}, "models": {name: {"hidden_size": 3}}}
     )
-    model = build_model(name, params)
+    model = build(name, params)
     model.fit(_windows(0, 16), _windows(1, 8))
     model.save(directory)
     return directory

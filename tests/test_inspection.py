@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from building import build
 
 from seqcast import inspection
-from seqcast.models import build_model
-from seqcast.params import NETWORK_MODELS, parse_params
+from seqcast.models import model_class
+from seqcast.params import parse_params
 from seqcast.windows import Windows
 
 
@@ -28,10 +29,12 @@ def _fitted(name: str, **model):
     params = parse_params(
         {
             "train": {"max_epochs": 2, "batch_size": 8, "learning_rate": 0.05, "device": "cpu"},
-            "models": {name: {"hidden_size": 4} | model} if name in NETWORK_MODELS else {},
+            "models": (
+                {name: {"hidden_size": 4} | model} if model_class(name).trained_by_epochs else {}
+            ),
         }
     )
-    fitted = build_model(name, params)
+    fitted = build(name, params)
     fitted.fit(_windows(0, 24), _windows(1, 8))
     return fitted
 

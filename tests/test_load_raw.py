@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from building import load_data
 
 from seqcast import sources
 from seqcast.errors import SeqcastError
@@ -20,13 +21,13 @@ def in_repository(monkeypatch):
 
 def test_sample_with_several_tickers_target_first():
     data = parse_params({"data": {"ticker": "MSFT", "tickers": ["IBM", "MSFT", "GOOG"]}}).data
-    raw = sources.load_raw(data)
+    raw = load_data(data)
     prices = raw.prices
     order = prices["ticker"].drop_duplicates().tolist()
     assert order == ["MSFT", "IBM", "GOOG"]
     for ticker, rows in prices.groupby("ticker"):
         assert rows["date"].is_monotonic_increasing, ticker
-    info = sources.source_info(data, raw)
+    info = sources.source_info(data.source, raw)
     assert info == {
         "source": "sample",
         "path": "data/sample/stocks.csv",
@@ -40,7 +41,7 @@ def test_sample_with_several_tickers_target_first():
 
 
 def test_default_sample_table_is_the_one_ticker_table_as_before():
-    prices = sources.load_raw(parse_params({}).data).prices
+    prices = load_data(parse_params({}).data).prices
     legacy = pd.read_csv("data/sample/stocks.csv", parse_dates=["date"])
     legacy = legacy[legacy["ticker"] == "AAPL"].sort_values("date").reset_index(drop=True)
     pd.testing.assert_frame_equal(prices, legacy[prices.columns])
@@ -49,7 +50,7 @@ def test_default_sample_table_is_the_one_ticker_table_as_before():
 def test_unknown_extra_ticker_in_the_sample():
     data = parse_params({"data": {"tickers": ["AAPL", "TSLA"]}}).data
     with pytest.raises(SeqcastError) as info:
-        sources.load_raw(data)
+        load_data(data)
     assert str(info.value) == (
         "data.tickers contains 'TSLA': not in the sample snapshot data/sample/stocks.csv; "
         "choose from AAPL, GOOG, IBM, MSFT"
@@ -59,9 +60,9 @@ def test_unknown_extra_ticker_in_the_sample():
 def test_every_source_is_schema_checked(tmp_path):
     bad = tmp_path / "stocks.csv"
     bad.write_text("date,ticker,open,high,low,close,volume\n2024-01-02,AAPL,1,0.5,0.4,0.9,10\n")
-    data = parse_params({"data": {"sample_path": str(bad)}}).data
+    data = parse_params({"data": {"sample": {"path": str(bad)}}}).data
     with pytest.raises(SeqcastError) as info:
-        sources.load_raw(data)
+        load_data(data)
     assert str(info.value) == (
         "data.source = sample: the raw table breaks its schema: high < max(open, close) in "
         "1 row of AAPL: 2024-01-02"

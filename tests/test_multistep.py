@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
+from building import build
 from inmemory import FEATURES, LENGTH, Pipeline, prices_frame, sine
 
 from seqcast.errors import SeqcastError
 from seqcast.evaluation import predict_test
 from seqcast.features import make_features, warmup_rows
-from seqcast.models import build_model, load_model
+from seqcast.models import load_model
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
 from seqcast.multistep import (
     feature_windows,
@@ -204,7 +205,7 @@ def test_multi_output_models_save_and_load(tmp_path, name):
     params = parse_params(
         {"train": {"max_epochs": 2, "batch_size": 32}, "models": {"gru": {"hidden_size": 4}}}
     )
-    model = build_model(name, params)
+    model = build(name, params)
     assert model.multi_output
     model.fit(pipe.train, pipe.val)
     expected = model.predict(pipe.test.x)

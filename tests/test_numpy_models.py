@@ -5,11 +5,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from building import build
 
 from seqcast.errors import SeqcastError
-from seqcast.models import build_model, load_model, numpy_training
+from seqcast.models import load_model, model_class, model_names, numpy_training
 from seqcast.models.numpy_rnn import NumpyForecaster
-from seqcast.params import NUMPY_MODELS, parse_params
+from seqcast.params import parse_params
 from seqcast.windows import Windows
 
 
@@ -33,6 +34,12 @@ def data():
     return _windows(1, 96), _windows(2, 32), _windows(3, 16)
 
 
+# The from-scratch NumPy networks: trained by epochs, without a torch module.
+NUMPY_MODELS = [
+    n for n in model_names() if model_class(n).trained_by_epochs and not model_class(n).torch_module
+]
+
+
 def _params(name="numpy_lstm", model=None, **train):
     return parse_params(
         {
@@ -45,7 +52,7 @@ def _params(name="numpy_lstm", model=None, **train):
 
 @pytest.mark.parametrize("name", NUMPY_MODELS)
 def test_build_model_gives_the_numpy_forecaster_with_its_params(name):
-    model = build_model(name, _params(name, model={"num_layers": 2}, seed=9))
+    model = build(name, _params(name, model={"num_layers": 2}, seed=9))
     assert isinstance(model, NumpyForecaster)
     assert model.cell == name.removeprefix("numpy_")
     assert model.options.hidden_size == 6 and model.options.num_layers == 2
@@ -56,15 +63,15 @@ def test_numpy_lstm_has_no_nonlinearity_and_numpy_rnn_takes_relu():
     with pytest.raises(SeqcastError, match=r"models.numpy_lstm.nonlinearity = 'relu': unknown"):
         parse_params({"models": {"numpy_lstm": {"nonlinearity": "relu"}}})
     params = parse_params({"models": {"numpy_rnn": {"nonlinearity": "relu"}}})
-    assert build_model("numpy_rnn", params).options.nonlinearity == "relu"
+    assert build("numpy_rnn", params).options.nonlinearity == "relu"
 
 
 @pytest.mark.parametrize("name", NUMPY_MODELS)
 def test_training_learns_and_is_bit_reproducible_for_a_seed(data, name):
     train, val, _ = data
-    first = build_model(name, _params(name, max_epochs=15, seed=3, learning_rate=0.03))
+    first = build(name, _params(name, max_epochs=15, seed=3, learning_rate=0.03))
     history = first.fit(train, val)
-    second = build_model(name, _params(name, max_epochs=15, seed=3, learning_rate=0.03))
+    second = build(name, _params(name, max_epochs=15, seed=3, learning_rate=0.03))
     assert second.fit(train, val) == history
     for key, value in first.net.params.items():
         assert np.array_equal(second.net.params[key], value), key
@@ -72,16 +79,14 @@ def test_training_learns_and_is_bit_reproducible_for_a_seed(data, name):
     # loss well below the target's variance (the loss of predicting its mean).
     assert history.val_loss[history.best_epoch - 1] < 0.2 * np.var(val.y)
 
-    other = build_model(name, _params(name, max_epochs=15, seed=4, learning_rate=0.03))
+    other = build(name, _params(name, max_epochs=15, seed=4, learning_rate=0.03))
     other.fit(train, val)
     assert not np.array_equal(other.net.params["head.weight"], first.net.params["head.weight"])
 
 
 def test_best_validation_epoch_is_restored_and_early_stopping_counts_patience(data):
     train, val, _ = data
-    model = build_model(
-        "numpy_gru", _params("numpy_gru", max_epochs=60, patience=3, learning_rate=0.3)
-    )
+    model = build("numpy_gru", _params("numpy_gru", max_epochs=60, patience=3, learning_rate=0.3))
     history = model.fit(train, val)
     assert len(history.val_loss) < 60, "setup: early stopping should end the run"
     assert len(history.val_loss) == history.best_epoch + 3
@@ -100,7 +105,7 @@ def test_sgd_and_plateau_schedule_are_used(data, monkeypatch):
         return made[-1]
 
     monkeypatch.setattr(numpy_training, "make_optimizer", spy)
-    model = build_model(
+    model = build(
         "numpy_rnn",
         _params(
             "numpy_rnn",
@@ -141,14 +146,14 @@ def test_threads_are_limited_during_training(data, monkeypatch):
             return False
 
     monkeypatch.setattr(numpy_training, "threadpool_limits", lambda limits: Recorder(limits))
-    build_model("numpy_rnn", _params("numpy_rnn", max_epochs=1, threads=3)).fit(train, val)
+    build("numpy_rnn", _params("numpy_rnn", max_epochs=1, threads=3)).fit(train, val)
     assert limits == [3]
 
 
 def test_diverging_training_raises_one_clear_error():
     huge = _windows(4, 32)
     huge = Windows(**{**huge.__dict__, "y": huge.y * 1e300})
-    model = build_model("numpy_rnn", _params("numpy_rnn", learning_rate=10.0))
+    model = build("numpy_rnn", _params("numpy_rnn", learning_rate=10.0))
     with pytest.raises(SeqcastError, match="numpy_rnn: training diverged at epoch 1"):
         model.fit(huge, huge)
 
@@ -156,14 +161,14 @@ def test_diverging_training_raises_one_clear_error():
 @pytest.mark.parametrize("name", NUMPY_MODELS)
 def test_save_load_round_trip_gives_identical_predictions(tmp_path, data, name):
     train, val, test = data
-    model = build_model(name, _params(name, model={"num_layers": 2}, max_epochs=2))
+    model = build(name, _params(name, model={"num_layers": 2}, max_epochs=2))
     model.fit(train, val)
     model.save(tmp_path)
 
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "weights.npz"]
     config = json.loads((tmp_path / "config.json").read_text())
     assert config == {
-        "kind": "numpy_recurrent",
+        "model": "numpy_gru",
         "net": {
             "cell": name.removeprefix("numpy_"),
             "input_size": 2,

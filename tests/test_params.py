@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from seqcast.errors import SeqcastError
-from seqcast.params import MODEL_NAMES, Params, load_params, parse_params
+from seqcast.models import model_names
+from seqcast.params import Params, load_params, parse_params
 
 REPO = Path(__file__).resolve().parents[1]
 PARAMS_FILE = REPO / "params.yaml"
@@ -31,7 +32,7 @@ def test_committed_params_yaml_loads_with_every_value_it_sets():
         for key in keys:
             actual = actual[key]
         assert actual == value, ".".join(keys)
-    assert set(params.models.enabled) <= set(MODEL_NAMES)
+    assert set(params.models.enabled) <= set(model_names())
 
 
 def test_default_path_is_params_yaml_in_the_working_directory(monkeypatch):

@@ -11,9 +11,10 @@ import os
 import numpy as np
 import pytest
 import torch
+from building import build
 
 from seqcast.errors import SeqcastError
-from seqcast.models import build_model, load_model
+from seqcast.models import load_model
 from seqcast.params import parse_params
 from seqcast.windows import Windows
 
@@ -45,7 +46,7 @@ def _saved(name: str, directory):
     params = parse_params(
         {"train": {"max_epochs": 1, "batch_size": 8}, "models": {name: {"hidden_size": 3}}}
     )
-    model = build_model(name, params)
+    model = build(name, params)
     model.fit(_windows(0, 16), _windows(1, 8))
     model.save(directory)
     return model
@@ -105,11 +106,12 @@ def test_numpy_weights_that_do_not_fit_the_config_are_refused(tmp_path):
         load_model(tmp_path)
 
 
-def test_unknown_model_kind_is_named(tmp_path):
-    (tmp_path / "config.json").write_text(json.dumps({"kind": "pickle"}))
+def test_unknown_model_name_is_named(tmp_path):
+    (tmp_path / "config.json").write_text(json.dumps({"model": "pickle"}))
     with pytest.raises(SeqcastError) as info:
         load_model(tmp_path)
     assert str(info.value) == (
-        f"{tmp_path / 'config.json'}: unknown model kind 'pickle'; "
-        "choose from naive, linear, recurrent, numpy_recurrent"
+        f"{tmp_path / 'config.json'}: unknown model 'pickle'; choose from naive, linear, rnn, "
+        "lstm, gru, numpy_rnn, numpy_lstm, numpy_gru (the key 'model' names the model that "
+        "saved it)"
     )

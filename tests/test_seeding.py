@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 import torch
+from building import build
 from inmemory import Pipeline, sine
 
 from seqcast.evaluation import mean_and_spread
-from seqcast.models import build_model
 from seqcast.params import parse_params
 from seqcast.report import seeds_section
 from seqcast.seeding import fit_seeds
@@ -36,7 +36,7 @@ def test_seed_list_starts_at_train_seed():
 def test_first_seed_is_the_pipelines_model_and_the_others_differ(pipe):
     fitted = fit_seeds("gru", _params(3), pipe.train, pipe.val)
     assert list(fitted) == [7, 8, 9]
-    alone = build_model("gru", _params(1))
+    alone = build("gru", _params(1))
     alone.fit(pipe.train, pipe.val)
     first = fitted[7][0].net.state_dict()
     for key, tensor in alone.net.state_dict().items():

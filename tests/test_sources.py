@@ -52,7 +52,7 @@ def test_missing_file_raises(tmp_path):
     path = tmp_path / "absent.csv"
     with pytest.raises(SeqcastError) as info:
         load_sample(path, "AAA")
-    assert "data.sample_path" in str(info.value)
+    assert "data.sample.path" in str(info.value)
     assert str(path) in str(info.value)
     assert "not found" in str(info.value)
 

@@ -6,11 +6,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from building import load_data
 
 from seqcast import sources
-from seqcast.params import SYNTHETIC_KINDS, parse_params
+from seqcast.params import parse_params
 from seqcast.sources import schema
-from seqcast.sources.synthetic import SERIES, floor_at, generate, oracle_forecast
+from seqcast.sources.synthetic import KINDS, SERIES, floor_at, generate, oracle_forecast
 
 
 def values(kind: str, seed: int = 0) -> np.ndarray:
@@ -18,7 +19,7 @@ def values(kind: str, seed: int = 0) -> np.ndarray:
 
 
 def test_every_kind_in_params_has_a_generator():
-    assert tuple(SERIES) == SYNTHETIC_KINDS
+    assert tuple(SERIES) == KINDS
 
 
 @pytest.mark.parametrize(
@@ -189,9 +190,9 @@ def test_synthetic_source_through_load_raw():
             }
         }
     ).data
-    raw = sources.load_raw(data)
+    raw = load_data(data)
     np.testing.assert_array_equal(raw.prices["value"], values("random_walk", 4))
-    info = sources.source_info(data, raw)
+    info = sources.source_info(data.source, raw)
     assert info == {
         "source": "synthetic",
         "kind": "random_walk",

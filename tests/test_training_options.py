@@ -11,13 +11,15 @@ import os
 import numpy as np
 import pytest
 import torch
+from building import build
 from torch import nn
 
 from seqcast import threads as threads_module
 from seqcast.errors import SeqcastError
-from seqcast.models import build_model, runtime, training
+from seqcast.models import runtime, training
 from seqcast.models.recurrent import NetConfig, RecurrentNet
-from seqcast.params import TrainParams, parse_params
+from seqcast.models.train_config import TrainConfig
+from seqcast.params import parse_params
 from seqcast.windows import Windows
 
 
@@ -42,7 +44,7 @@ def _restore_threads():
     torch.set_num_threads(threads)
 
 
-def reference_loop(net, train, val, params: TrainParams, optimizer, schedule=None):
+def reference_loop(net, train, val, params: TrainConfig, optimizer, schedule=None):
     """The textbook loop: shuffled batches, MSE, clipping, a step; keep the best val epoch.
 
     Returns the validation loss of every epoch.
@@ -113,7 +115,7 @@ OPTIONS = {
 @pytest.mark.parametrize("option", list(OPTIONS))
 def test_loop_equals_the_reference_loop_bit_for_bit(option):
     update, make = OPTIONS[option]
-    params = TrainParams(max_epochs=6, batch_size=16, patience=3, device="cpu", **update)
+    params = TrainConfig(max_epochs=6, batch_size=16, patience=3, device="cpu", **update)
     train, val = _windows(0, 64), _windows(1, 24)
     ours, theirs = _pair()
     history = training.train_network(ours, train, val, params, label="lstm")
@@ -132,7 +134,7 @@ def test_options_change_the_result():
     results = []
     for update in ({}, {"optimizer": "sgd"}, {"weight_decay": 0.5}):
         net, _ = _pair()
-        params = TrainParams(max_epochs=2, device="cpu", **update)
+        params = TrainConfig(max_epochs=2, device="cpu", **update)
         training.train_network(net, train, val, params, "lstm")
         results.append(net.head.weight.detach().clone())
     assert not torch.equal(results[0], results[1])
@@ -142,15 +144,15 @@ def test_options_change_the_result():
 def test_make_optimizer_reads_params():
     net, _ = _pair()
     sgd = training.make_optimizer(
-        net, TrainParams(optimizer="sgd", momentum=0.7, weight_decay=0.2, learning_rate=0.3)
+        net, TrainConfig(optimizer="sgd", momentum=0.7, weight_decay=0.2, learning_rate=0.3)
     )
     assert isinstance(sgd, torch.optim.SGD)
     group = sgd.param_groups[0]
     assert (group["lr"], group["momentum"], group["weight_decay"]) == (0.3, 0.7, 0.2)
-    adam = training.make_optimizer(net, TrainParams())
+    adam = training.make_optimizer(net, TrainConfig())
     assert isinstance(adam, torch.optim.Adam)
     assert (adam.param_groups[0]["lr"], adam.param_groups[0]["weight_decay"]) == (1e-3, 0.0)
-    assert training.make_schedule(adam, TrainParams()) is None
+    assert training.make_schedule(adam, TrainConfig()) is None
 
 
 def test_auto_device_is_cuda_only_when_available(monkeypatch):
@@ -177,7 +179,7 @@ def test_cuda_path_fixes_the_cublas_workspace_for_determinism(monkeypatch):
     # Recorded as unset first, so that the variable is removed again after the test.
     monkeypatch.setenv("CUBLAS_WORKSPACE_CONFIG", "unset")
     monkeypatch.delenv("CUBLAS_WORKSPACE_CONFIG")
-    assert runtime.configure_torch(TrainParams(device="auto")) == torch.device("cuda")
+    assert runtime.configure_torch(TrainConfig(device="auto")) == torch.device("cuda")
     assert os.environ["CUBLAS_WORKSPACE_CONFIG"] == ":4096:8"
     assert torch.are_deterministic_algorithms_enabled()
 
@@ -190,7 +192,7 @@ def test_auto_and_cpu_train_identically_here():
     nets = []
     for device in ("auto", "cpu"):
         net, _ = _pair("gru")
-        training.train_network(net, train, val, TrainParams(max_epochs=2, device=device), "gru")
+        training.train_network(net, train, val, TrainConfig(max_epochs=2, device=device), "gru")
         nets.append(net)
     for a, b in zip(nets[0].state_dict().values(), nets[1].state_dict().values(), strict=True):
         assert torch.equal(a, b)
@@ -202,7 +204,7 @@ def test_auto_and_cpu_train_identically_here():
 )
 def test_threads_from_params_or_cores(monkeypatch, threads, parallel_runs, cores, expected):
     monkeypatch.setattr(threads_module, "available_cores", lambda: cores)
-    params = TrainParams(threads=threads, parallel_runs=parallel_runs)
+    params = TrainConfig(threads=threads, parallel_runs=parallel_runs)
     assert threads_module.resolve_threads(params) == expected
 
 
@@ -210,7 +212,7 @@ def test_training_uses_the_resolved_thread_count():
     train, val = _windows(0, 16), _windows(1, 8)
     net, _ = _pair("rnn")
     torch.set_num_threads(1)
-    training.train_network(net, train, val, TrainParams(max_epochs=1, threads=2), "rnn")
+    training.train_network(net, train, val, TrainConfig(max_epochs=1, threads=2), "rnn")
     assert torch.get_num_threads() == 2
 
 
@@ -224,8 +226,8 @@ def test_one_model_overrides_shared_train_params():
     lstm = params.train_for("lstm")
     assert (lstm.learning_rate, lstm.optimizer, lstm.batch_size) == (0.01, "sgd", 32)
     assert params.train_for("gru") == params.train
-    assert build_model("lstm", params).train_params == lstm
-    assert build_model("numpy_lstm", params).train_params == params.train
+    assert build("lstm", params).train_params == lstm
+    assert build("numpy_lstm", params).train_params == params.train
 
 
 @pytest.mark.parametrize(

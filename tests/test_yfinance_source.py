@@ -10,14 +10,15 @@ import pandas as pd
 import pytest
 import yaml
 import yfinance_frames as yf_frames
+from building import load_data
 
 from seqcast import sources
 from seqcast.errors import SeqcastError
-from seqcast.params import YfinanceParams, parse_params
-from seqcast.sources.yfinance_source import download_yfinance
+from seqcast.params import parse_params
+from seqcast.sources.yfinance_source import YfinanceConfig, download_yfinance
 
 ROOT = Path(__file__).resolve().parents[1]
-PARAMS = YfinanceParams(start="2024-01-02", end="2024-01-09", retries=2, backoff_s=1.5)
+PARAMS = YfinanceConfig(start="2024-01-02", end="2024-01-09", retries=2, backoff_s=1.5)
 AAPL = yf_frames.history(
     ["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05", "2024-01-08"],
     [185.0, 184.25, 181.5, 181.0, 185.5],
@@ -228,7 +229,7 @@ def test_a_failed_download_never_falls_back_to_another_source(monkeypatch):
     monkeypatch.setattr(yfinance_source, "_yfinance_download", lambda **r: pd.DataFrame())
     data = parse_params({"data": {"source": "yfinance", "yfinance": {"retries": 0}}}).data
     with pytest.raises(SeqcastError, match=r"^yfinance returned no prices for AAPL "):
-        sources.load_raw(data)
+        load_data(data)
 
 
 def test_yfinance_with_bad_bars_fails_the_schema():
@@ -238,7 +239,7 @@ def test_yfinance_with_bad_bars_fails_the_schema():
         {"data": {"source": "yfinance", "yfinance": {"start": "2024-01-02", "end": "2024-01-09"}}}
     ).data
     with yf_frames.answering({"AAPL": broken}), pytest.raises(SeqcastError) as info:
-        sources.load_raw(data)
+        load_data(data)
     assert str(info.value) == (
         "data.source = yfinance: the raw table breaks its schema: high < max(open, close) in "
         "1 row of AAPL: 2024-01-04"

@@ -31,7 +31,7 @@ def run_fold(table: pd.DataFrame, model_name: str, params: Params) -> FoldResult
     target = params.data.target
     scaled, scaler = scale_split_table(table, params.scale.method)
     windows, coder = pipeline_windows(scaled, table[target], scaler, params)
-    model = build_model(model_name, params)
+    model = build_model(model_name, params.model_params(model_name), params.train_for(model_name))
     history = model.fit(windows["train"], windows["val"])
     predictions = forecasts_by_step(
         model,

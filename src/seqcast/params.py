@@ -5,7 +5,6 @@ that runs, with a message naming the key, the value and what is allowed.
 """
 
 import datetime
-import io
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -14,145 +13,37 @@ import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
-    ConfigDict,
     Field,
     ValidationError,
     create_model,
     model_validator,
 )
-from pydantic.fields import FieldInfo
-from pydantic_core import PydanticCustomError
 
+from seqcast.config import Fraction, PositiveInt, Section, choices, is_iso_date
 from seqcast.errors import SeqcastError
+from seqcast.models.registry import model_class, model_names
+from seqcast.models.train_config import TrainConfig, with_overrides
+from seqcast.sources import source, source_names
 
-PositiveInt = Annotated[int, Field(gt=0)]
-Fraction = Annotated[float, Field(gt=0, lt=1)]
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-PRICE_FIELDS = ("open", "high", "low", "close", "volume")
-SYNTHETIC_KINDS = ("sine", "noisy_sine", "noise", "damped", "seasonal_trend", "random_walk")
-# Names of columns in the tidy raw table: lower-case identifiers, so that an extra input
-# "TICKER.column" splits unambiguously at its last dot (tickers may hold dots: VOD.L).
-COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 Ticker = Annotated[str, Field(min_length=1)]
 
 
-def _choices(values: tuple[str, ...] | list[str]) -> str:
-    quoted = [repr(v) for v in values]
-    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
-
-
-def _iso_date(value: Any) -> Any:
-    if isinstance(value, datetime.date):
-        raise PydanticCustomError(
-            "iso_date", "write the date in quotes, as DVC rejects YAML dates: '2015-01-02'"
+def _known_model(where: str, name: str) -> None:
+    """`where` is how the message names the key: "models.enabled contains", ..."""
+    if name not in model_names():
+        raise ValueError(
+            f"{where} {name!r}: not a known model; choose from {', '.join(model_names())}"
         )
-    if not isinstance(value, str):
-        return value  # the str type reports it
-    try:
-        valid = len(value) == 10 and datetime.date.fromisoformat(value)
-    except ValueError:
-        valid = False
-    if not valid:
-        raise PydanticCustomError("iso_date", "expected a date written YYYY-MM-DD, in quotes")
-    return value
 
 
-# Dates stay strings: DVC reads params.yaml too and rejects YAML date values, so they are
-# written quoted ("2015-01-02") and checked here.
-IsoDate = Annotated[str, BeforeValidator(_iso_date)]
+class DataSection(Section):
+    """data.*: what to load; the source's own block data.<source> is added below."""
 
-
-class YfinanceParams(Section):
-    """Yahoo Finance download: pinned dates, so that a rerun asks for the same rows."""
-
-    start: IsoDate = "2015-01-02"
-    end: IsoDate = "2025-01-01"  # exclusive, as in yfinance
-    # Daily and longer bars only: Yahoo serves intraday bars for recent weeks only, which
-    # pinned dates could not ask for again.
-    interval: Literal["1d", "5d", "1wk", "1mo", "3mo"] = "1d"
-    retries: Annotated[int, Field(ge=0)] = 3
-    backoff_s: Annotated[float, Field(ge=0)] = 2.0  # waits backoff_s, 2 backoff_s, 4 ...
-    timeout_s: Annotated[float, Field(gt=0)] = 10.0  # per HTTP request
-
-    @model_validator(mode="after")
-    def _start_before_end(self) -> "YfinanceParams":
-        if self.start >= self.end:
-            raise ValueError(
-                f"data.yfinance.start = {self.start!r} must be before data.yfinance.end = "
-                f"{self.end!r} (the end date is exclusive)"
-            )
-        return self
-
-
-class CsvParams(Section):
-    """Any CSV with a date column and numeric columns; `columns` maps our names to the file's."""
-
-    path: str = "data/sample/stocks.csv"
-    date_column: str = "date"
-    date_format: str | None = None  # strptime format such as %d/%m/%Y; None: ISO 8601
-    ticker_column: str | None = "ticker"  # None: the whole file is the series of data.ticker
-    columns: dict[str, str] = {name: name for name in PRICE_FIELDS}
-    missing: Literal["error", "ffill", "drop"] = "error"
-    sort: bool = False  # sort rows by date; otherwise unsorted dates are an error
-    large_gap: Annotated[float, Field(gt=1)] = 5.0  # warn at gaps > large_gap x median spacing
-    encoding: str = "utf-8"  # any codec Python knows: latin-1, cp1252, utf-16, ...
-
-    @model_validator(mode="after")
-    def _known_encoding(self) -> "CsvParams":
-        try:
-            # As a text file opens it: codecs of bytes to bytes (base64) are refused too.
-            io.TextIOWrapper(io.BytesIO(), encoding=self.encoding)
-        except LookupError:
-            raise ValueError(
-                f"data.csv.encoding = {self.encoding!r}: not a text encoding Python knows; use "
-                "one such as utf-8, latin-1 or cp1252"
-            ) from None
-        return self
-
-    @model_validator(mode="after")
-    def _distinct_columns(self) -> "CsvParams":
-        if not self.columns:
-            raise ValueError("data.csv.columns is empty: map at least one numeric column")
-        bad = [name for name in self.columns if not COLUMN_NAME.match(name)]
-        if bad:
-            raise ValueError(
-                f"data.csv.columns: the names {bad} are not lower-case identifiers (a-z, 0-9, _ "
-                "after a letter); each key is the name the column gets, each value the file's"
-            )
-        if {"date", "ticker"} & set(self.columns):
-            raise ValueError(
-                "data.csv.columns: 'date' and 'ticker' name the date and ticker columns; "
-                "map them with data.csv.date_column and data.csv.ticker_column"
-            )
-        used = [self.date_column, self.ticker_column, *self.columns.values()]
-        repeated = sorted({c for c in used if c is not None and used.count(c) > 1})
-        if repeated:
-            raise ValueError(
-                f"data.csv: the file columns {repeated} are used twice among date_column, "
-                "ticker_column and columns; map each file column once"
-            )
-        return self
-
-
-class SyntheticParams(Section):
-    kind: Literal[SYNTHETIC_KINDS] = "sine"
-    seed: int = 0
-
-
-class DataParams(Section):
-    source: Literal["sample", "yfinance", "csv", "synthetic"] = "sample"
-    sample_path: str = "data/sample/stocks.csv"
+    source: str = "sample"
     ticker: Ticker = "AAPL"  # the series to forecast
-    tickers: list[Ticker] = []  # every ticker to load, data.ticker among them; []: data.ticker
+    # every ticker to load, data.ticker among them; []: data.ticker
+    tickers: list[Ticker] = Field(default_factory=list)
     target: str = "close"  # column of data.ticker to forecast
-    yfinance: YfinanceParams = YfinanceParams()
-    csv: CsvParams = CsvParams()
-    synthetic: SyntheticParams = SyntheticParams()
 
     @property
     def all_tickers(self) -> list[str]:
@@ -163,21 +54,22 @@ class DataParams(Section):
         return [t for t in self.all_tickers if t != self.ticker]
 
     @property
+    def source_config(self) -> Section:
+        """The block data.<source> of the chosen source."""
+        return getattr(self, self.source)
+
+    @property
     def columns(self) -> tuple[str, ...]:
         """The numeric columns that the source puts in the raw table, besides date and ticker."""
-        if self.source == "csv":
-            return tuple(self.csv.columns)
-        if self.source == "synthetic":
-            return ("value",)
-        return PRICE_FIELDS
+        return source(self.source).columns(self.source_config)
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DataParams":
+    def _consistent(self) -> "DataSection":
         problems = []
         if self.target not in self.columns:
             problems.append(
                 f"data.target = {self.target!r}: not a column that data.source = {self.source} "
-                f"provides; choose from {_choices(self.columns)}"
+                f"provides; choose from {choices(self.columns)}"
             )
         if self.tickers and self.ticker not in self.tickers:
             problems.append(
@@ -186,28 +78,27 @@ class DataParams(Section):
             )
         if len(set(self.tickers)) != len(self.tickers):
             problems.append(f"data.tickers = {self.tickers}: list each ticker once")
-        kind = self.synthetic.kind
-        if self.source == "synthetic" and (self.ticker != kind or self.tickers not in ([], [kind])):
-            problems.append(
-                f"data.ticker = {self.ticker!r}: with data.source = synthetic the one series is "
-                f"named after data.synthetic.kind; set data.ticker: {kind} and leave "
-                "data.tickers empty"
-            )
-        if self.source == "csv" and self.csv.ticker_column is None and len(self.all_tickers) > 1:
-            problems.append(
-                f"data.tickers = {self.tickers}: a CSV without data.csv.ticker_column holds one "
-                "series; set data.csv.ticker_column to load several tickers"
-            )
+        problems += source(self.source).check(self.source_config, self.ticker, self.tickers)
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
 
+# data.source chooses among the registered sources; each has its block data.<name>.
+DataParams = create_model(
+    "DataParams",
+    __base__=DataSection,
+    source=(Literal[source_names()], "sample"),
+    **{name: (source(name).Config, source(name).Config()) for name in source_names()},
+)
+
+
 class FeatureParams(Section):
     lags: Annotated[int, Field(ge=0)] = 5
-    rolling_windows: list[Annotated[int, Field(ge=2)]] = [10]
+    rolling_windows: list[Annotated[int, Field(ge=2)]] = Field(default_factory=lambda: [10])
     returns: bool = True
-    extra_columns: list[str] = []  # more inputs, each "TICKER.column", e.g. MSFT.close
+    # more inputs, each "TICKER.column", e.g. MSFT.close
+    extra_columns: list[str] = Field(default_factory=list)
     join: Literal["exact", "inner"] = "exact"  # extra inputs missing on a target date: error / drop
 
     @property
@@ -277,13 +168,8 @@ def _origin(value: Any) -> Any:
         return value
     if isinstance(value, datetime.date):
         return value.isoformat()
-    if isinstance(value, str):
-        try:
-            datetime.date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(
-                f"backtest.origins: {value!r} is not a date YYYY-MM-DD nor a fold number"
-            ) from None
+    if isinstance(value, str) and not is_iso_date(value):
+        raise ValueError(f"backtest.origins: {value!r} is not a date YYYY-MM-DD nor a fold number")
     return value
 
 
@@ -293,8 +179,8 @@ Origin = Annotated[int | str, BeforeValidator(_origin)]
 class BacktestParams(Section):
     # k: the fold whose test block ends k - 1 blocks of test_days before the test split, so
     # that the default fits any series; or a date: the last day the fold learns from.
-    origins: list[Origin] = [3, 2, 1]
-    models: list[str] = ["naive", "linear"]
+    origins: list[Origin] = Field(default_factory=lambda: [3, 2, 1])
+    models: list[str] = Field(default_factory=lambda: ["naive", "linear"])
     scheme: Literal["expanding", "sliding"] = "expanding"
     train_days: PositiveInt = 1500
     val_days: PositiveInt = 250
@@ -303,11 +189,7 @@ class BacktestParams(Section):
     @model_validator(mode="after")
     def _known_models_and_ordered_origins(self) -> "BacktestParams":
         for name in self.models:
-            if name not in MODEL_NAMES:
-                raise ValueError(
-                    f"backtest.models contains {name!r}: not a known model; "
-                    f"choose from {', '.join(MODEL_NAMES)}"
-                )
+            _known_model("backtest.models contains", name)
         if not self.origins or not self.models:
             raise ValueError(
                 "backtest.origins and backtest.models: list at least one of each; the "
@@ -322,107 +204,34 @@ class SeedsParams(Section):
     count: PositiveInt = 1
 
 
-class TrainParams(Section):
-    seed: int = 42
-    batch_size: PositiveInt = 64
-    max_epochs: PositiveInt = 100
-    patience: PositiveInt = 10
-    learning_rate: Annotated[float, Field(gt=0)] = 1e-3
-    grad_clip: Annotated[float, Field(gt=0)] = 1.0
-    optimizer: Literal["adam", "sgd"] = "adam"
-    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9  # sgd only
-    weight_decay: Annotated[float, Field(ge=0)] = 0.0
-    lr_schedule: Literal["none", "reduce_on_plateau"] = "none"
-    lr_factor: Fraction = 0.5  # reduce_on_plateau: multiply the learning rate by this
-    lr_patience: Annotated[int, Field(ge=0)] = 5  # ... after this many epochs without progress
-    device: Literal["auto", "cpu", "cuda"] = "auto"  # PyTorch models; auto: CUDA if available
-    threads: Annotated[int, Field(ge=0)] = 1  # 0: the cores divided by parallel_runs
-    parallel_runs: PositiveInt = 1
+# The train section, as the stages name it; it belongs to the models (TrainConfig).
+TrainParams = TrainConfig
 
 
-def _optional(field: FieldInfo) -> Any:
-    """A field's type, constraints kept, that may also be left out (None)."""
-    typed = Annotated[(field.annotation, *field.metadata)] if field.metadata else field.annotation
-    return typed | None
+class ModelsSection(Section):
+    """models.*: which models run; each registered model's block models.<name> is added below."""
 
-
-# Any train.* key, set for one model only: models.<name>.train overrides the shared value.
-TrainOverrides = create_model(
-    "TrainOverrides",
-    __base__=Section,
-    **{name: (_optional(field), None) for name, field in TrainParams.model_fields.items()},
-)
-
-
-class NaiveParams(Section):
-    pass
-
-
-class LinearParams(Section):
-    alpha: Annotated[float, Field(ge=0)] = 1.0
-
-
-class RecurrentParams(Section):
-    hidden_size: PositiveInt = 32
-    num_layers: PositiveInt = 1
-    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    nonlinearity: Literal["tanh", "relu"] = "tanh"
-    # relative: price columns minus their value on the window's last day, under a change
-    # target (seqcast.models.anchoring); absolute: the scaled values as they are
-    inputs: Literal["relative", "absolute"] = "relative"
-    train: TrainOverrides = TrainOverrides()
-
-
-class NumpyGatedParams(Section):
-    """The from-scratch NumPy LSTM and GRU (no dropout)."""
-
-    hidden_size: PositiveInt = 32
-    num_layers: PositiveInt = 1
-    inputs: Literal["relative", "absolute"] = "relative"  # as for the PyTorch networks
-    train: TrainOverrides = TrainOverrides()
-
-
-class NumpyRNNParams(NumpyGatedParams):
-    nonlinearity: Literal["tanh", "relu"] = "tanh"
-
-
-MODEL_NAMES = (
-    "naive",
-    "linear",
-    "rnn",
-    "lstm",
-    "gru",
-    "numpy_rnn",
-    "numpy_lstm",
-    "numpy_gru",
-)
-RECURRENT_MODELS = ("rnn", "lstm", "gru")  # PyTorch
-NUMPY_MODELS = ("numpy_rnn", "numpy_lstm", "numpy_gru")
-NETWORK_MODELS = RECURRENT_MODELS + NUMPY_MODELS  # trained by epochs, with train.* params
-
-
-class ModelsParams(Section):
-    enabled: list[str] = list(MODEL_NAMES)
-    naive: NaiveParams = NaiveParams()
-    linear: LinearParams = LinearParams()
-    rnn: RecurrentParams = RecurrentParams()
-    lstm: RecurrentParams = RecurrentParams()
-    gru: RecurrentParams = RecurrentParams()
-    numpy_rnn: NumpyRNNParams = NumpyRNNParams()
-    numpy_lstm: NumpyGatedParams = NumpyGatedParams()
-    numpy_gru: NumpyGatedParams = NumpyGatedParams()
+    enabled: list[str] = Field(default_factory=lambda: list(model_names()))
 
     @model_validator(mode="after")
-    def _known_and_unique(self) -> "ModelsParams":
+    def _known_and_unique(self) -> "ModelsSection":
         for name in self.enabled:
-            if name not in MODEL_NAMES:
-                raise ValueError(
-                    f"models.enabled contains {name!r}: not a known model; "
-                    f"choose from {', '.join(MODEL_NAMES)}"
-                )
+            _known_model("models.enabled contains", name)
         if len(set(self.enabled)) != len(self.enabled) or not self.enabled:
             raise ValueError(f"models.enabled = {self.enabled}: list each model once, at least one")
         return self
+
+
+ModelsParams = create_model(
+    "ModelsParams",
+    __base__=ModelsSection,
+    **{name: (model_class(name).Config, model_class(name).Config()) for name in model_names()},
+)
+
+# Until evaluate and compare check capabilities: the models trained by epochs (train.*
+# applies, loss curves) and those with a torch module.
+NETWORK_MODELS = tuple(n for n in model_names() if model_class(n).trained_by_epochs)
+RECURRENT_MODELS = tuple(n for n in model_names() if model_class(n).torch_module)
 
 
 class TrackingParams(Section):
@@ -447,11 +256,7 @@ class SkillFloor(Section):
 
     @model_validator(mode="after")
     def _known_model(self) -> "SkillFloor":
-        if self.model not in MODEL_NAMES:
-            raise ValueError(
-                f"gate.skill.model = {self.model!r}: not a known model; "
-                f"choose from {', '.join(MODEL_NAMES)}"
-            )
+        _known_model("gate.skill.model =", self.model)
         return self
 
 
@@ -514,7 +319,7 @@ class Params(Section):
     forecast: ForecastParams = ForecastParams()
     backtest: BacktestParams = BacktestParams()
     seeds: SeedsParams = SeedsParams()
-    train: TrainParams = TrainParams()
+    train: TrainConfig = TrainConfig()
     models: ModelsParams = ModelsParams()
     tracking: TrackingParams = TrackingParams()
     gate: GateParams = GateParams()
@@ -539,13 +344,16 @@ class Params(Section):
             )
         return self
 
-    def model_params(self, name: str) -> BaseModel:
+    def model_params(self, name: str) -> Section:
+        """The block models.<name>: the model's own Config."""
+        model_class(name)  # an unknown name is an error that lists the known ones
         return getattr(self.models, name)
 
-    def train_for(self, name: str) -> TrainParams:
-        """train.* with the network's own models.<name>.train overrides applied."""
-        overrides = self.model_params(name).train.model_dump(exclude_none=True)
-        return self.train.model_copy(update=overrides) if overrides else self.train
+    def train_for(self, name: str) -> TrainConfig:
+        """train.* with the model's own models.<name>.train overrides applied, if it has any."""
+        if not model_class(name).trained_by_epochs:
+            return self.train
+        return with_overrides(self.train, self.model_params(name).train)
 
     @model_validator(mode="after")
     def _extra_columns_exist(self) -> "Params":
@@ -563,7 +371,7 @@ class Params(Section):
                 raise ValueError(
                     f"features.extra_columns contains {name!r}: data.source = "
                     f"{self.data.source} has no column {column!r}; choose from "
-                    f"{_choices(self.data.columns)}"
+                    f"{choices(self.data.columns)}"
                 )
             if (ticker, column) == (self.data.ticker, self.data.target):
                 raise ValueError(

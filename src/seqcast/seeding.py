@@ -13,6 +13,6 @@ def fit_seeds(
     + 1, ... (seeds.count in all). The first is the pipeline's model, seeded as always."""
     fitted = {}
     for seed in params.seed_list():
-        model = build_model(name, params.with_seed(seed))
+        model = build_model(name, params.model_params(name), params.with_seed(seed).train_for(name))
         fitted[seed] = (model, model.fit(train, val))
     return fitted

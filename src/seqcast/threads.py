@@ -13,10 +13,12 @@ Kept free of a torch import: a stage that trains nothing should not pay for load
 
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from threadpoolctl import threadpool_limits
 
-from seqcast.params import TrainParams
+if TYPE_CHECKING:  # for the annotation only: importing seqcast.models loads much more
+    from seqcast.models.train_config import TrainConfig
 
 # Read when a library loads: OpenMP (PyTorch, scikit-learn), OpenBLAS, MKL, Apple's
 # Accelerate and numexpr.
@@ -36,7 +38,7 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def resolve_threads(params: TrainParams) -> int:
+def resolve_threads(params: "TrainConfig") -> int:
     if params.threads:
         return params.threads
     return max(1, available_cores() // params.parallel_runs)

@@ -33,7 +33,8 @@ import pandas as pd
 
 from seqcast import lineage, pipeline_run, store_lock
 from seqcast.errors import SeqcastError
-from seqcast.params import NETWORK_MODELS, DataParams, Params
+from seqcast.models import model_class
+from seqcast.params import DataParams, Params
 
 if TYPE_CHECKING:
     import torch
@@ -220,7 +221,7 @@ def _own_section(params: Params, model: str) -> dict[str, str]:
     """models.<model> under the model's name, its train.* overrides as <model>.train.*."""
     section = params.model_params(model)
     flat = lineage.flatten(model, section.model_dump(mode="json", exclude={"train"}))
-    if model in NETWORK_MODELS:
+    if model_class(model).trained_by_epochs:
         overrides = section.train.model_dump(mode="json", exclude_none=True)
         flat |= lineage.flatten(f"{model}.train", overrides)
     return flat
@@ -240,7 +241,7 @@ def logged_params(params: Params, model: str | None = None) -> dict[str, str]:
     flat["models.enabled"] = params.models.enabled
     for name in params.models.enabled if model is None else [model]:
         flat |= _own_section(params, name)
-    if model in NETWORK_MODELS:
+    if model is not None and model_class(model).trained_by_epochs:
         flat |= lineage.flatten("train", params.train_for(model).model_dump(mode="json"))
     return {key: lineage.param_text(value) for key, value in flat.items()}
 
@@ -252,7 +253,7 @@ def _epoch_seconds(day: str) -> int:
 def dataset_source(data: DataParams) -> DatasetSource:
     """Where the raw table came from, as MLflow describes a dataset's source."""
     if data.source in ("sample", "csv"):
-        path = data.sample_path if data.source == "sample" else data.csv.path
+        path = data.source_config.path
         return get_dataset_source_from_json(json.dumps({"uri": path}), source_type="local")
     if data.source == "yfinance":
         request = data.yfinance

@@ -6,7 +6,6 @@ so rewriting it is the fix."""
 from pathlib import Path
 
 from seqcast.errors import SeqcastError
-from seqcast.params import MODEL_NAMES
 
 
 def reason(exc: Exception) -> str:
@@ -30,13 +29,6 @@ def unreadable(path: Path, exc: Exception, remedy: str) -> SeqcastError:
     return SeqcastError(
         f"{path}: cannot be read ({reason(exc)}); it is truncated or corrupt: {remedy}"
     )
-
-
-def retrain(model_dir: Path) -> str:
-    """How to rewrite a saved model: its directory is data/models/<name> under the pipeline."""
-    if model_dir.name in MODEL_NAMES:
-        return f"retrain with `dvc repro -f train@{model_dir.name}`"
-    return "rerun the train stage of this model"
 
 
 REWINDOW = "rerun the window stage (`dvc repro -f window`)"

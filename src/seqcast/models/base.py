@@ -1,14 +1,16 @@
-"""The model contract, and the registry that builds a model from its name and params.
+"""The model contract: what every forecaster declares and answers.
 
 Every model, from the naive baseline to the LSTM, is used the same way:
 
-    model = build_model("lstm", params)          # seqcast.models.registry
+    model = build_model("lstm", params.model_params("lstm"), params.train_for("lstm"))
     history = model.fit(train_windows, val_windows)
     y_scaled = model.predict(test_windows.x)
     model.save(directory); load_model(directory)
 
-so a comparison is a loop over names. Saved state is JSON plus, for networks, a
-tensor file loaded with weights_only=True: nothing is unpickled.
+so a comparison is a loop over names (seqcast.models.registry). Each class declares its
+name in params.yaml, its config section and its capabilities, which code elsewhere checks
+instead of model names. Saved state is JSON plus, for networks, a tensor file loaded with
+weights_only=True: nothing is unpickled.
 """
 
 import json
@@ -19,9 +21,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from seqcast.config import Section
+from seqcast.models.train_config import TrainConfig
 from seqcast.windows import Windows
 
 CONFIG_FILE = "config.json"
+NAME_KEY = "model"  # the key of config.json that names the model class
 
 
 @dataclass
@@ -37,10 +42,21 @@ class History:
 
 
 class Forecaster(ABC):
-    kind: ClassVar[str]
+    name: ClassVar[str]  # the model's name in params.yaml (models.enabled, models.<name>)
+    Config: ClassVar[type[Section]]  # its block models.<name>
     # Whether fit accepts y of shape (n, steps) and predict then returns (n, steps): the
     # direct multi-step strategy (multistep.strategy = direct) needs it.
     multi_output: ClassVar[bool] = False
+    # Trained epoch by epoch under train.* (its Config has a `train` block of overrides);
+    # it has loss curves and early stopping.
+    trained_by_epochs: ClassVar[bool] = False
+    # Has `.net`, a torch nn.Module, and `net_inputs(x)`, what that module reads.
+    torch_module: ClassVar[bool] = False
+
+    @classmethod
+    @abstractmethod
+    def build(cls, config: Section, train: TrainConfig) -> "Forecaster":
+        """The unfitted model for its params block and the train.* it trains with."""
 
     @abstractmethod
     def fit(self, train: Windows, val: Windows) -> History: ...
@@ -63,11 +79,12 @@ class Forecaster(ABC):
 
     @classmethod
     @abstractmethod
-    def _load(cls, config: dict[str, Any], directory: Path) -> "Forecaster": ...
+    def _load(cls, config: dict[str, Any], directory: Path) -> "Forecaster":
+        """The fitted model from its saved config (and state files in `directory`)."""
 
     def save(self, directory: str | Path) -> None:
         directory = Path(directory)
         directory.mkdir(parents=True, exist_ok=True)
-        config = {"kind": self.kind, **self.config()}
+        config = {NAME_KEY: self.name, **self.config()}
         (directory / CONFIG_FILE).write_text(json.dumps(config, indent=2) + "\n")
         self._save_state(directory)

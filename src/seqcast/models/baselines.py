@@ -2,19 +2,32 @@
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
+from pydantic import Field
 from sklearn.linear_model import Ridge
 
+from seqcast.config import Section
 from seqcast.models.base import Forecaster, History
+from seqcast.models.registry import register
+from seqcast.models.train_config import TrainConfig
 from seqcast.windows import Windows
+
+
+class NaiveConfig(Section):
+    """The naive forecast has no hyperparameters."""
+
+
+class LinearConfig(Section):
+    alpha: Annotated[float, Field(ge=0)] = 1.0  # ridge penalty
 
 
 def _mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean((y_true - y_pred) ** 2))
 
 
+@register
 class NaiveForecaster(Forecaster):
     """Predicts no change: the last observed value of the target in each window.
 
@@ -22,7 +35,8 @@ class NaiveForecaster(Forecaster):
     a scaled target of 0; with multi-step targets it is repeated for every step.
     """
 
-    kind = "naive"
+    name = "naive"
+    Config = NaiveConfig
     multi_output = True
 
     def __init__(
@@ -31,6 +45,10 @@ class NaiveForecaster(Forecaster):
         self.target_index = target_index
         self.target_transform = target_transform
         self.steps = steps  # 0: one target per window, y (n,); else y (n, steps)
+
+    @classmethod
+    def build(cls, config: NaiveConfig, train: TrainConfig) -> "NaiveForecaster":
+        return cls()
 
     def fit(self, train: Windows, val: Windows) -> History:
         self.target_index = train.target_index
@@ -64,13 +82,15 @@ class NaiveForecaster(Forecaster):
         )
 
 
+@register
 class LinearForecaster(Forecaster):
     """Ridge regression of the target on the flattened window (every lag of every feature).
 
     Multi-step targets y (n, steps) fit one ridge per step, in one multi-output regression.
     """
 
-    kind = "linear"
+    name = "linear"
+    Config = LinearConfig
     multi_output = True
     STATE_FILE = "coefficients.json"
 
@@ -78,6 +98,10 @@ class LinearForecaster(Forecaster):
         self.alpha = alpha
         self.coef_: np.ndarray | None = None  # (length * n_features,) or (steps, ...)
         self.intercept_: float | np.ndarray = 0.0  # float, or (steps,)
+
+    @classmethod
+    def build(cls, config: LinearConfig, train: TrainConfig) -> "LinearForecaster":
+        return cls(alpha=config.alpha)
 
     def fit(self, train: Windows, val: Windows) -> History:
         ridge = Ridge(alpha=self.alpha).fit(train.x.reshape(len(train), -1), train.y)

@@ -13,22 +13,39 @@ Saved as JSON config plus an `.npz` of plain arrays loaded with `allow_pickle=Fa
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
+from seqcast.config import PositiveInt, Section
 from seqcast.errors import SeqcastError
 from seqcast.models import numpy_cells
 from seqcast.models.anchoring import anchor, anchor_windows, anchored_columns
 from seqcast.models.base import Forecaster, History
 from seqcast.models.numpy_cells import GATES, LayerCache, LayerWeights
 from seqcast.models.numpy_training import train_numpy_network
-from seqcast.params import NumpyGatedParams, NumpyRNNParams, TrainParams
-from seqcast.unreadable import retrain, unreadable
+from seqcast.models.registry import register, retrain
+from seqcast.models.train_config import TrainConfig, TrainOverrides
+from seqcast.unreadable import unreadable
 from seqcast.windows import Windows
 
 WEIGHTS_FILE = "weights.npz"
 PREDICT_BATCH = 1024  # windows per forward pass when predicting; bounds the cache's memory
+
+
+class NumpyGatedConfig(Section):
+    """models.numpy_lstm and models.numpy_gru (no dropout)."""
+
+    hidden_size: PositiveInt = 32
+    num_layers: PositiveInt = 1
+    inputs: Literal["relative", "absolute"] = "relative"  # as for the PyTorch networks
+    train: TrainOverrides = TrainOverrides()
+
+
+class NumpyRNNConfig(NumpyGatedConfig):
+    """models.numpy_rnn: the gated networks' keys, and the activation."""
+
+    nonlinearity: Literal["tanh", "relu"] = "tanh"
 
 
 @dataclass(frozen=True)
@@ -156,19 +173,19 @@ class NumpyRecurrentNet:
 class NumpyForecaster(Forecaster):
     """A `NumpyRecurrentNet` trained with `numpy_training`: the pipeline's numpy_* models."""
 
-    kind = "numpy_recurrent"
+    cell: ClassVar[str]  # rnn | lstm | gru
+    Config = NumpyGatedConfig
+    trained_by_epochs = True
 
-    def __init__(
-        self,
-        cell: str,
-        options: NumpyRNNParams | NumpyGatedParams,
-        train: TrainParams | None = None,
-    ) -> None:
-        self.cell = cell
+    def __init__(self, options: NumpyGatedConfig, train: TrainConfig | None = None) -> None:
         self.options = options
-        self.train_params = train or TrainParams()
+        self.train_params = train or TrainConfig()
         self.net: NumpyRecurrentNet | None = None
         self.anchored: tuple[int, ...] = ()  # input columns read relative to the last day
+
+    @classmethod
+    def build(cls, config: NumpyGatedConfig, train: TrainConfig) -> "NumpyForecaster":
+        return cls(options=config, train=train)
 
     def fit(self, train: Windows, val: Windows) -> History:
         config = NumpyNetConfig(
@@ -186,7 +203,7 @@ class NumpyForecaster(Forecaster):
             val,
             self.train_params,
             rng=np.random.default_rng(shuffle_seed),
-            label=f"numpy_{self.cell}",
+            label=self.name,
         )
 
     def predict(self, x: np.ndarray) -> np.ndarray:
@@ -224,11 +241,34 @@ class NumpyForecaster(Forecaster):
         # bit for a feature it lacks).
         except (OSError, EOFError, KeyError, zipfile.BadZipFile, NotImplementedError) as exc:
             raise unreadable(path, exc, retrain(directory)) from None
-        options_type = NumpyRNNParams if net_config.cell == "rnn" else NumpyGatedParams
-        options = options_type(
-            **{k: v for k, v in asdict(net_config).items() if k in options_type.model_fields}
+        if net_config.cell != cls.cell:
+            raise SeqcastError(
+                f"{directory / 'config.json'}: a {net_config.cell} network saved as model "
+                f"{cls.name!r}; retrain the model"
+            )
+        options = cls.Config(
+            **{k: v for k, v in asdict(net_config).items() if k in cls.Config.model_fields}
         )
-        model = cls(cell=net_config.cell, options=options)
+        model = cls(options=options)
         model.net = NumpyRecurrentNet(net_config, params)
         model.anchored = tuple(config.get("anchored", ()))
         return model
+
+
+@register
+class NumpyRNNForecaster(NumpyForecaster):
+    name = "numpy_rnn"
+    cell = "rnn"
+    Config = NumpyRNNConfig
+
+
+@register
+class NumpyLSTMForecaster(NumpyForecaster):
+    name = "numpy_lstm"
+    cell = "lstm"
+
+
+@register
+class NumpyGRUForecaster(NumpyForecaster):
+    name = "numpy_gru"
+    cell = "gru"

@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from seqcast.models.base import History
 from seqcast.models.early_stopping import EarlyStopping
 from seqcast.models.numpy_optim import SGD, Adam, ReduceOnPlateau, clip_grad_norm
-from seqcast.params import TrainParams
+from seqcast.models.train_config import TrainConfig
 from seqcast.threads import resolve_threads
 from seqcast.windows import Windows
 
@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # numpy_rnn's forecaster calls this loop
     from seqcast.models.numpy_rnn import NumpyRecurrentNet
 
 
-def make_optimizer(net: "NumpyRecurrentNet", params: TrainParams) -> Adam | SGD:
+def make_optimizer(net: "NumpyRecurrentNet", params: TrainConfig) -> Adam | SGD:
     if params.optimizer == "sgd":
         return SGD(
             net.params,
@@ -43,7 +43,7 @@ def train_numpy_network(
     net: "NumpyRecurrentNet",
     train: Windows,
     val: Windows,
-    params: TrainParams,
+    params: TrainConfig,
     rng: np.random.Generator,
     label: str,
 ) -> History:

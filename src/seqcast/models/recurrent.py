@@ -7,22 +7,38 @@ is loaded with `weights_only=True`: a file carrying any other pickled object is 
 import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, ClassVar, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 from torch import nn
 
+from seqcast.config import PositiveInt, Section
 from seqcast.errors import SeqcastError
 from seqcast.models.anchoring import anchor, anchor_windows, anchored_columns
 from seqcast.models.base import Forecaster, History
+from seqcast.models.registry import register, retrain
+from seqcast.models.train_config import TrainConfig, TrainOverrides
 from seqcast.models.training import train_network
-from seqcast.params import RecurrentParams, TrainParams
-from seqcast.unreadable import retrain, unreadable
+from seqcast.unreadable import unreadable
 from seqcast.windows import Windows
 
 CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 WEIGHTS_FILE = "weights.pt"
+
+
+class RecurrentConfig(Section):
+    """models.rnn, models.lstm, models.gru."""
+
+    hidden_size: PositiveInt = 32
+    num_layers: PositiveInt = 1
+    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    nonlinearity: Literal["tanh", "relu"] = "tanh"
+    # relative: price columns minus their value on the window's last day, under a change
+    # target (seqcast.models.anchoring); absolute: the scaled values as they are
+    inputs: Literal["relative", "absolute"] = "relative"
+    train: TrainOverrides = TrainOverrides()
 
 
 @dataclass(frozen=True)
@@ -75,17 +91,23 @@ def _unpickling_reason(exc: Exception) -> str:
 
 
 class RecurrentForecaster(Forecaster):
-    kind = "recurrent"
-    multi_output = True
+    """A `RecurrentNet` of one cell type; each cell is a model of its own below."""
 
-    def __init__(
-        self, cell: str, options: RecurrentParams, train: TrainParams | None = None
-    ) -> None:
-        self.cell = cell
+    cell: ClassVar[str]  # rnn | lstm | gru
+    Config = RecurrentConfig
+    multi_output = True
+    trained_by_epochs = True
+    torch_module = True
+
+    def __init__(self, options: RecurrentConfig, train: TrainConfig | None = None) -> None:
         self.options = options
-        self.train_params = train or TrainParams()
+        self.train_params = train or TrainConfig()
         self.net: RecurrentNet | None = None
         self.anchored: tuple[int, ...] = ()  # input columns read relative to the last day
+
+    @classmethod
+    def build(cls, config: RecurrentConfig, train: TrainConfig) -> "RecurrentForecaster":
+        return cls(options=config, train=train)
 
     def _build(self, input_size: int, outputs: int) -> RecurrentNet:
         architecture = self.options.model_dump(exclude={"train", "inputs"})
@@ -128,13 +150,18 @@ class RecurrentForecaster(Forecaster):
     @classmethod
     def _load(cls, config: dict[str, Any], directory: Path) -> "RecurrentForecaster":
         net_config = NetConfig(**config["net"])
-        options = RecurrentParams(
+        if net_config.cell != cls.cell:
+            raise SeqcastError(
+                f"{directory / 'config.json'}: a {net_config.cell} network saved as model "
+                f"{cls.name!r}; retrain the model"
+            )
+        options = RecurrentConfig(
             hidden_size=net_config.hidden_size,
             num_layers=net_config.num_layers,
             dropout=net_config.dropout,
             nonlinearity=net_config.nonlinearity,
         )
-        model = cls(cell=net_config.cell, options=options)
+        model = cls(options=options)
         model.net = RecurrentNet(net_config)
         model.anchored = tuple(config.get("anchored", ()))
         path = directory / WEIGHTS_FILE
@@ -151,3 +178,21 @@ class RecurrentForecaster(Forecaster):
             raise unreadable(path, exc, retrain(directory)) from None
         model.net.load_state_dict(state)
         return model
+
+
+@register
+class RNNForecaster(RecurrentForecaster):
+    name = "rnn"
+    cell = "rnn"
+
+
+@register
+class LSTMForecaster(RecurrentForecaster):
+    name = "lstm"
+    cell = "lstm"
+
+
+@register
+class GRUForecaster(RecurrentForecaster):
+    name = "gru"
+    cell = "gru"

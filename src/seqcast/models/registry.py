@@ -1,41 +1,96 @@
-"""Build a model from its name in params.yaml, or load a saved one from its directory."""
+"""The registry of models: every Forecaster class under its name, found by discovery.
 
+A model is one module in this package whose class carries `@register`; the first call
+here imports every module of the package, so a new model needs no edit elsewhere. Its
+params block models.<name> is derived from its `Config` (seqcast.params).
+"""
+
+import importlib
 import json
+import pkgutil
 from pathlib import Path
+from typing import TypeVar
 
 from seqcast.errors import SeqcastError
-from seqcast.models.base import CONFIG_FILE, Forecaster
-from seqcast.models.baselines import LinearForecaster, NaiveForecaster
-from seqcast.models.numpy_rnn import NumpyForecaster
-from seqcast.models.recurrent import RecurrentForecaster
-from seqcast.params import MODEL_NAMES, NUMPY_MODELS, RECURRENT_MODELS, Params
-from seqcast.unreadable import retrain, unreadable
+from seqcast.models.base import CONFIG_FILE, NAME_KEY, Forecaster
+from seqcast.models.train_config import TrainConfig, TrainOverrides
+from seqcast.unreadable import unreadable
 
-KINDS: dict[str, type[Forecaster]] = {
-    cls.kind: cls
-    for cls in (NaiveForecaster, LinearForecaster, RecurrentForecaster, NumpyForecaster)
-}
+# Imported first, in this order, so that the built-in models keep their order
+# (naive, linear, rnn, lstm, gru, numpy_rnn, numpy_lstm, numpy_gru); others follow.
+BUILT_IN_MODULES = ("baselines", "recurrent", "numpy_rnn")
+
+_MODELS: dict[str, type[Forecaster]] = {}
+_discovered = False
+
+F = TypeVar("F", bound=type[Forecaster])
 
 
-def build_model(name: str, params: Params) -> Forecaster:
-    if name == "naive":
-        return NaiveForecaster()
-    if name == "linear":
-        return LinearForecaster(alpha=params.models.linear.alpha)
-    if name in RECURRENT_MODELS:
-        return RecurrentForecaster(
-            cell=name, options=params.model_params(name), train=params.train_for(name)
+def register(cls: F) -> F:
+    """Class decorator: make `cls` the model of its `name`."""
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not name.isidentifier():
+        raise TypeError(f"{cls.__qualname__}: a model declares `name`, a Python identifier")
+    known = _MODELS.get(name)
+    if known is not None and known.__qualname__ != cls.__qualname__:
+        raise TypeError(
+            f"model name {name!r} is declared twice: by {known.__module__}.{known.__qualname__} "
+            f"and by {cls.__module__}.{cls.__qualname__}"
         )
-    if name in NUMPY_MODELS:
-        return NumpyForecaster(
-            cell=name.removeprefix("numpy_"),
-            options=params.model_params(name),
-            train=params.train_for(name),
+    fields = cls.Config.model_fields
+    if cls.trained_by_epochs and fields.get("train") is None:
+        raise TypeError(f"{cls.__qualname__}: trained_by_epochs, so its Config needs `train`")
+    if cls.trained_by_epochs and fields["train"].annotation is not TrainOverrides:
+        raise TypeError(f"{cls.__qualname__}: Config.train must be a TrainOverrides")
+    _MODELS[name] = cls
+    return cls
+
+
+def _discover() -> None:
+    global _discovered
+    if _discovered:
+        return
+    _discovered = True
+    package = importlib.import_module("seqcast.models")
+    found = [info.name for info in pkgutil.iter_modules(package.__path__)]
+    for module in [*BUILT_IN_MODULES, *(m for m in found if m not in BUILT_IN_MODULES)]:
+        importlib.import_module(f"seqcast.models.{module}")
+
+
+def model_names() -> tuple[str, ...]:
+    """Every registered model, built-ins first in their fixed order."""
+    _discover()
+    return tuple(_MODELS)
+
+
+def model_class(name: str) -> type[Forecaster]:
+    _discover()
+    if name not in _MODELS:
+        raise SeqcastError(f"unknown model {name!r}; choose from {', '.join(_MODELS)}")
+    return _MODELS[name]
+
+
+def build_model(name: str, config: object, train: TrainConfig | None = None) -> Forecaster:
+    """The unfitted model `name` from its params block (`params.model_params(name)`) and,
+    for models trained by epochs, its train.* (`params.train_for(name)`)."""
+    cls = model_class(name)
+    if not isinstance(config, cls.Config):
+        raise TypeError(
+            f"build_model({name!r}): config is a {type(config).__name__}, expected a "
+            f"{cls.Config.__name__}"
         )
-    raise SeqcastError(f"unknown model {name!r}; choose from {', '.join(MODEL_NAMES)}")
+    return cls.build(config, train or TrainConfig())
+
+
+def retrain(model_dir: Path) -> str:
+    """How to rewrite a saved model: its directory is data/models/<name> under the pipeline."""
+    if model_dir.name in model_names():
+        return f"retrain with `dvc repro -f train@{model_dir.name}`"
+    return "rerun the train stage of this model"
 
 
 def load_model(directory: str | Path) -> Forecaster:
+    """The fitted model saved in `directory`, rebuilt by the class its config.json names."""
     directory = Path(directory)
     path = directory / CONFIG_FILE
     try:
@@ -44,10 +99,11 @@ def load_model(directory: str | Path) -> Forecaster:
         raise unreadable(path, exc, retrain(directory)) from None
     if not isinstance(config, dict):
         raise unreadable(path, ValueError("not a JSON object"), retrain(directory))
-    kind = config.get("kind")
-    if kind not in KINDS:
+    name = config.get(NAME_KEY)
+    _discover()
+    if name not in _MODELS:
         raise SeqcastError(
-            f"{directory / CONFIG_FILE}: unknown model kind {kind!r}; "
-            f"choose from {', '.join(KINDS)}"
+            f"{path}: unknown model {name!r}; choose from {', '.join(_MODELS)} "
+            f"(the key {NAME_KEY!r} names the model that saved it)"
         )
-    return KINDS[kind]._load(config, directory)
+    return _MODELS[name]._load(config, directory)

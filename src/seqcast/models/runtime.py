@@ -10,7 +10,7 @@ import torch
 
 from seqcast import determinism
 from seqcast.errors import SeqcastError
-from seqcast.params import TrainParams
+from seqcast.models.train_config import TrainConfig
 from seqcast.threads import resolve_threads
 
 
@@ -26,7 +26,7 @@ def resolve_device(requested: str) -> torch.device:
     return torch.device(requested)
 
 
-def configure_torch(params: TrainParams) -> torch.device:
+def configure_torch(params: TrainConfig) -> torch.device:
     """Threads and deterministic algorithms for this process; returns the device to use."""
     device = resolve_device(params.device)
     determinism.configure(resolve_threads(params))

@@ -14,7 +14,7 @@ from torch import nn
 from seqcast.models.base import History
 from seqcast.models.early_stopping import EarlyStopping
 from seqcast.models.runtime import configure_torch
-from seqcast.params import TrainParams
+from seqcast.models.train_config import TrainConfig
 from seqcast.windows import Windows
 
 
@@ -24,7 +24,7 @@ def _tensors(windows: Windows, device: torch.device) -> tuple[torch.Tensor, torc
     return x, y
 
 
-def make_optimizer(net: nn.Module, params: TrainParams) -> torch.optim.Optimizer:
+def make_optimizer(net: nn.Module, params: TrainConfig) -> torch.optim.Optimizer:
     if params.optimizer == "sgd":
         return torch.optim.SGD(
             net.parameters(),
@@ -38,7 +38,7 @@ def make_optimizer(net: nn.Module, params: TrainParams) -> torch.optim.Optimizer
 
 
 def make_schedule(
-    optimizer: torch.optim.Optimizer, params: TrainParams
+    optimizer: torch.optim.Optimizer, params: TrainConfig
 ) -> torch.optim.lr_scheduler.ReduceLROnPlateau | None:
     if params.lr_schedule == "reduce_on_plateau":
         return torch.optim.lr_scheduler.ReduceLROnPlateau(
@@ -58,7 +58,7 @@ def _mean_loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 
 
 def train_network(
-    net: nn.Module, train: Windows, val: Windows, params: TrainParams, label: str
+    net: nn.Module, train: Windows, val: Windows, params: TrainConfig, label: str
 ) -> History:
     """Train `net` in place and leave it holding the weights of its best validation epoch.
 

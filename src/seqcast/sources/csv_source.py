@@ -12,21 +12,80 @@ checked by the caller.
 """
 
 import io
+import re
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
+from seqcast.config import Section
 from seqcast.errors import SeqcastError
-from seqcast.params import CsvParams
 from seqcast.sources import schema
-from seqcast.sources.raw import RawData
+from seqcast.sources.raw import PRICE_FIELDS, RawData
+from seqcast.sources.source import Source
 from seqcast.sources.tickers import select_tickers
+
+# Names of columns in the tidy raw table: lower-case identifiers, so that an extra input
+# "TICKER.column" splits unambiguously at its last dot (tickers may hold dots: VOD.L).
+COLUMN_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 # Cells read as a missing value; anything else that is not a finite number is an error.
 MISSING = frozenset({"", "NA", "N/A", "NaN", "nan", "null", "NULL", "None"})
 SHOWN = 5  # offending cells named in a message; the rest are counted
+
+
+class CsvConfig(Section):
+    """data.csv: any CSV with a date column and numeric columns; `columns` maps our names to
+    the file's."""
+
+    path: str = "data/sample/stocks.csv"
+    date_column: str = "date"
+    date_format: str | None = None  # strptime format such as %d/%m/%Y; None: ISO 8601
+    ticker_column: str | None = "ticker"  # None: the whole file is the series of data.ticker
+    columns: dict[str, str] = Field(default_factory=lambda: {n: n for n in PRICE_FIELDS})
+    missing: Literal["error", "ffill", "drop"] = "error"
+    sort: bool = False  # sort rows by date; otherwise unsorted dates are an error
+    large_gap: Annotated[float, Field(gt=1)] = 5.0  # warn at gaps > large_gap x median spacing
+    encoding: str = "utf-8"  # any codec Python knows: latin-1, cp1252, utf-16, ...
+
+    @model_validator(mode="after")
+    def _known_encoding(self) -> "CsvConfig":
+        try:
+            # As a text file opens it: codecs of bytes to bytes (base64) are refused too.
+            io.TextIOWrapper(io.BytesIO(), encoding=self.encoding)
+        except LookupError:
+            raise ValueError(
+                f"data.csv.encoding = {self.encoding!r}: not a text encoding Python knows; use "
+                "one such as utf-8, latin-1 or cp1252"
+            ) from None
+        return self
+
+    @model_validator(mode="after")
+    def _distinct_columns(self) -> "CsvConfig":
+        if not self.columns:
+            raise ValueError("data.csv.columns is empty: map at least one numeric column")
+        bad = [name for name in self.columns if not COLUMN_NAME.match(name)]
+        if bad:
+            raise ValueError(
+                f"data.csv.columns: the names {bad} are not lower-case identifiers (a-z, 0-9, _ "
+                "after a letter); each key is the name the column gets, each value the file's"
+            )
+        if {"date", "ticker"} & set(self.columns):
+            raise ValueError(
+                "data.csv.columns: 'date' and 'ticker' name the date and ticker columns; "
+                "map them with data.csv.date_column and data.csv.ticker_column"
+            )
+        used = [self.date_column, self.ticker_column, *self.columns.values()]
+        repeated = sorted({c for c in used if c is not None and used.count(c) > 1})
+        if repeated:
+            raise ValueError(
+                f"data.csv: the file columns {repeated} are used twice among date_column, "
+                "ticker_column and columns; map each file column once"
+            )
+        return self
 
 
 def _line(index: int) -> int:
@@ -87,7 +146,7 @@ def _read(path: Path, encoding: str) -> pd.DataFrame:
     return table
 
 
-def _check_columns(table: pd.DataFrame, csv: CsvParams, path: Path) -> None:
+def _check_columns(table: pd.DataFrame, csv: CsvConfig, path: Path) -> None:
     wanted = {f"data.csv.date_column = {csv.date_column!r}": csv.date_column}
     if csv.ticker_column is not None:
         wanted[f"data.csv.ticker_column = {csv.ticker_column!r}"] = csv.ticker_column
@@ -101,7 +160,7 @@ def _check_columns(table: pd.DataFrame, csv: CsvParams, path: Path) -> None:
         )
 
 
-def _parse_dates(text: pd.Series, csv: CsvParams, path: Path) -> pd.Series:
+def _parse_dates(text: pd.Series, csv: CsvConfig, path: Path) -> pd.Series:
     text = text.str.strip()
     dates = pd.to_datetime(text, format=csv.date_format or "ISO8601", errors="coerce")
     bad = dates.isna()
@@ -117,7 +176,7 @@ def _parse_dates(text: pd.Series, csv: CsvParams, path: Path) -> pd.Series:
     return dates
 
 
-def _parse_numbers(table: pd.DataFrame, csv: CsvParams, path: Path) -> pd.DataFrame:
+def _parse_numbers(table: pd.DataFrame, csv: CsvConfig, path: Path) -> pd.DataFrame:
     numbers = {}
     problems = []
     for name, column in csv.columns.items():
@@ -135,7 +194,7 @@ def _parse_numbers(table: pd.DataFrame, csv: CsvParams, path: Path) -> pd.DataFr
     return pd.DataFrame(numbers, index=table.index)
 
 
-def _order(prices: pd.DataFrame, csv: CsvParams, path: Path, notes: list[str]) -> pd.DataFrame:
+def _order(prices: pd.DataFrame, csv: CsvConfig, path: Path, notes: list[str]) -> pd.DataFrame:
     parts = []
     for ticker, rows in prices.groupby("ticker", sort=False):
         dates = rows["date"]
@@ -160,7 +219,7 @@ def _order(prices: pd.DataFrame, csv: CsvParams, path: Path, notes: list[str]) -
 
 
 def _missing_policy(
-    prices: pd.DataFrame, csv: CsvParams, path: Path, notes: list[str]
+    prices: pd.DataFrame, csv: CsvConfig, path: Path, notes: list[str]
 ) -> pd.DataFrame:
     values = [c for c in prices.columns if c not in ("date", "ticker")]
     absent = prices[values].isna()
@@ -241,7 +300,7 @@ def _outside_warnings(path: Path) -> list[str]:
     ]
 
 
-def load_csv(csv: CsvParams, ticker: str, others: Sequence[str] = ()) -> RawData:
+def load_csv(csv: CsvConfig, ticker: str, others: Sequence[str] = ()) -> RawData:
     """The tidy raw table of `ticker` (then `others`) from the CSV file that `csv` describes."""
     path = Path(csv.path)
     table = _read(path, csv.encoding)
@@ -270,3 +329,22 @@ def load_csv(csv: CsvParams, ticker: str, others: Sequence[str] = ()) -> RawData
         warnings=_outside_warnings(path) + _gap_warnings(prices, csv.large_gap),
         info={"path": str(path)},
     )
+
+
+def _one_series(config: CsvConfig, ticker: str, tickers: Sequence[str]) -> list[str]:
+    if config.ticker_column is None and len(tickers) > 1:
+        return [
+            f"data.tickers = {list(tickers)}: a CSV without data.csv.ticker_column holds one "
+            "series; set data.csv.ticker_column to load several tickers"
+        ]
+    return []
+
+
+SOURCE = Source(
+    name="csv",
+    Config=CsvConfig,
+    load=load_csv,
+    columns=lambda config: tuple(config.columns),
+    check=_one_series,
+    detail=lambda config: f" ({config.path})",
+)

@@ -5,6 +5,8 @@ from typing import Any
 
 import pandas as pd
 
+PRICE_FIELDS = ("open", "high", "low", "close", "volume")  # the columns of a price source
+
 
 @dataclass
 class RawData:

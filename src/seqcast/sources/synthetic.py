@@ -12,13 +12,16 @@ every horizon. A random walk's best forecast is its last value (the naive foreca
 its error sums one step of noise per step ahead, so the floor grows as sqrt(horizon).
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 
+from seqcast.config import Section
 from seqcast.sources.raw import RawData
+from seqcast.sources.source import Source
 
 START = "2000-01-01"
 CONSTANT, SQRT_HORIZON = "constant", "sqrt_horizon"
@@ -140,3 +143,33 @@ def generate(kind: str, seed: int) -> RawData:
     )
     noise_floor = {"rmse_1_step": floor, "growth": growth, "why": why}
     return RawData(prices=prices, info={"kind": kind, "seed": seed, "noise_floor": noise_floor})
+
+
+KINDS = tuple(SERIES)
+
+
+class SyntheticConfig(Section):
+    """data.synthetic: which series, and the seed of its noise."""
+
+    kind: Literal[KINDS] = "sine"
+    seed: int = 0
+
+
+def _named_after_kind(config: SyntheticConfig, ticker: str, tickers: Sequence[str]) -> list[str]:
+    kind = config.kind
+    if ticker != kind or list(tickers) not in ([], [kind]):
+        return [
+            f"data.ticker = {ticker!r}: with data.source = synthetic the one series is "
+            f"named after data.synthetic.kind; set data.ticker: {kind} and leave "
+            "data.tickers empty"
+        ]
+    return []
+
+
+SOURCE = Source(
+    name="synthetic",
+    Config=SyntheticConfig,
+    load=lambda config, ticker, others: generate(config.kind, config.seed),
+    columns=lambda _: ("value",),
+    check=_named_after_kind,
+)

@@ -19,13 +19,38 @@ import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
+from pydantic import model_validator
 
+from seqcast.config import IsoDate, NonNegativeFloat, NonNegativeInt, PositiveFloat, Section
 from seqcast.errors import SeqcastError
-from seqcast.params import YfinanceParams
-from seqcast.sources.raw import RawData
+from seqcast.sources.raw import PRICE_FIELDS, RawData
+from seqcast.sources.source import Source
+
+
+class YfinanceConfig(Section):
+    """data.yfinance: pinned dates, so that a rerun asks for the same rows."""
+
+    start: IsoDate = "2015-01-02"
+    end: IsoDate = "2025-01-01"  # exclusive, as in yfinance
+    # Daily and longer bars only: Yahoo serves intraday bars for recent weeks only, which
+    # pinned dates could not ask for again.
+    interval: Literal["1d", "5d", "1wk", "1mo", "3mo"] = "1d"
+    retries: NonNegativeInt = 3
+    backoff_s: NonNegativeFloat = 2.0  # waits backoff_s, 2 backoff_s, 4 ...
+    timeout_s: PositiveFloat = 10.0  # per HTTP request
+
+    @model_validator(mode="after")
+    def _start_before_end(self) -> "YfinanceConfig":
+        if self.start >= self.end:
+            raise ValueError(
+                f"data.yfinance.start = {self.start!r} must be before data.yfinance.end = "
+                f"{self.end!r} (the end date is exclusive)"
+            )
+        return self
+
 
 FIELDS = {"Open": "open", "High": "high", "Low": "low", "Close": "close", "Volume": "volume"}
 SAID = 3  # distinct yfinance log messages quoted in an error
@@ -122,7 +147,7 @@ def tidy(frame: pd.DataFrame, tickers: Sequence[str]) -> tuple[pd.DataFrame, lis
 
 
 def download_yfinance(
-    params: YfinanceParams,
+    params: YfinanceConfig,
     ticker: str,
     others: Sequence[str] = (),
     *,
@@ -188,3 +213,11 @@ def download_yfinance(
         notes.append(f"yfinance answered on attempt {attempt + 1} of {attempts}")
     request_info = {k: v for k, v in request.items() if k not in ("progress", "threads")}
     return RawData(prices=prices, notes=notes, info={"request": request_info})
+
+
+SOURCE = Source(
+    name="yfinance",
+    Config=YfinanceConfig,
+    load=download_yfinance,
+    columns=lambda _: PRICE_FIELDS,
+)
