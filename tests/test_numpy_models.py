@@ -168,7 +168,7 @@ def test_save_load_round_trip_gives_identical_predictions(tmp_path, data, name):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "weights.npz"]
     config = json.loads((tmp_path / "config.json").read_text())
     assert config == {
-        "model": "numpy_gru",
+        "model": name,
         "net": {
             "cell": name.removeprefix("numpy_"),
             "input_size": 2,

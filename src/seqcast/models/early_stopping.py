@@ -2,9 +2,10 @@
 
 Records each epoch's losses, stops on a non-finite loss with a clear message, says when
 the validation loss has not improved for `patience` epochs, and shows a progress bar
-on a terminal (and nothing in a log).
+on a terminal (and nothing in a log); the summary of a run is logged.
 """
 
+import logging
 import math
 import sys
 from collections.abc import Iterator
@@ -14,6 +15,8 @@ from tqdm import tqdm
 
 from seqcast.errors import SeqcastError
 from seqcast.models.base import History
+
+logger = logging.getLogger(__name__)
 
 
 class EarlyStopping:
@@ -62,9 +65,11 @@ class EarlyStopping:
         return improved
 
     def finish(self) -> History:
-        print(
-            f"{self.label}: {len(self.history.train_loss)} epochs, best val loss "
-            f"{self.best_val:.3e} at epoch {self.history.best_epoch}",
-            file=sys.stderr,
+        logger.info(
+            "%s: %d epochs, best val loss %.3e at epoch %d",
+            self.label,
+            len(self.history.train_loss),
+            self.best_val,
+            self.history.best_epoch,
         )
         return self.history
