@@ -15,26 +15,23 @@ import pandas as pd
 import yaml
 
 from seqcast import sandbox
+from seqcast.models import model_class, model_names
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
+# Tiny networks: every registered model, those trained by epochs with 8 hidden units.
 TINY = {
     "window": {"length": 10, "horizon": 1},
     "train": {"max_epochs": 3, "patience": 2, "batch_size": 128},
     "models": {
-        "enabled": [
-            "naive",
-            "linear",
-            "rnn",
-            "lstm",
-            "gru",
-            "numpy_rnn",
-            "numpy_lstm",
-            "numpy_gru",
-        ],
-        **{name: {"hidden_size": 8} for name in ("rnn", "lstm", "gru")},
-        **{name: {"hidden_size": 8} for name in ("numpy_rnn", "numpy_lstm", "numpy_gru")},
+        "enabled": list(model_names()),
+        **{
+            name: {"hidden_size": 8}
+            for name in model_names()
+            if model_class(name).trained_by_epochs
+            and "hidden_size" in model_class(name).Config.model_fields
+        },
     },
 }
 
