@@ -37,7 +37,7 @@ from torch import nn
 from seqcast import stage
 from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet
 from seqcast.models.numpy_training import train_numpy_network
-from seqcast.models.recurrent import NetConfig, RecurrentNet
+from seqcast.models.recurrent_net import NetConfig, RecurrentNet
 from seqcast.models.training import train_network
 from seqcast.params import TrainParams
 from seqcast.windows import Windows

@@ -7,7 +7,7 @@ from torch import nn
 
 from seqcast.models.numpy_optim import SGD, Adam, ReduceOnPlateau, clip_grad_norm
 from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet
-from seqcast.models.recurrent import NetConfig, RecurrentNet
+from seqcast.models.recurrent_net import NetConfig, RecurrentNet
 
 
 def _gradient_sequence(seed, steps, shapes):

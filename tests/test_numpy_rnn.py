@@ -16,7 +16,7 @@ from seqcast.errors import SeqcastError
 from seqcast.models import numpy_cells
 from seqcast.models.numpy_cells import LayerWeights
 from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet, parameter_shapes
-from seqcast.models.recurrent import NetConfig, RecurrentNet
+from seqcast.models.recurrent_net import NetConfig, RecurrentNet
 
 RTOL = 1e-6
 CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]

@@ -17,7 +17,7 @@ from torch import nn
 from seqcast import threads as threads_module
 from seqcast.errors import SeqcastError
 from seqcast.models import runtime, training
-from seqcast.models.recurrent import NetConfig, RecurrentNet
+from seqcast.models.recurrent_net import NetConfig, RecurrentNet
 from seqcast.models.train_config import TrainConfig
 from seqcast.params import parse_params
 from seqcast.windows import Windows

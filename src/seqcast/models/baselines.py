@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 import numpy as np
 from pydantic import Field
-from sklearn.linear_model import Ridge
 
 from seqcast.config import Section
 from seqcast.models.base import Forecaster, History
@@ -104,6 +103,8 @@ class LinearForecaster(Forecaster):
         return cls(alpha=config.alpha)
 
     def fit(self, train: Windows, val: Windows) -> History:
+        from sklearn.linear_model import Ridge  # here: reading params.yaml need not load it
+
         ridge = Ridge(alpha=self.alpha).fit(train.x.reshape(len(train), -1), train.y)
         self.coef_ = ridge.coef_
         self.intercept_ = ridge.intercept_ if train.y.ndim == 2 else float(ridge.intercept_)

@@ -2,17 +2,18 @@
 
 Saved as a JSON config that rebuilds the module plus a state dict of plain tensors, which
 is loaded with `weights_only=True`: a file carrying any other pickled object is refused.
+
+PyTorch is imported when a network is built or loaded, not with this module: reading
+params.yaml, which declares these models, does not pay for loading it.
 """
 
 import pickle
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
 
 import numpy as np
-import torch
 from pydantic import Field
-from torch import nn
 
 from seqcast.config import PositiveInt, Section
 from seqcast.errors import SeqcastError
@@ -20,11 +21,12 @@ from seqcast.models.anchoring import anchor, anchor_windows, anchored_columns
 from seqcast.models.base import Forecaster, History
 from seqcast.models.registry import register, retrain
 from seqcast.models.train_config import TrainConfig, TrainOverrides
-from seqcast.models.training import train_network
 from seqcast.unreadable import unreadable
 from seqcast.windows import Windows
 
-CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+if TYPE_CHECKING:
+    from seqcast.models.recurrent_net import RecurrentNet
+
 WEIGHTS_FILE = "weights.pt"
 
 
@@ -39,44 +41,6 @@ class RecurrentConfig(Section):
     # target (seqcast.models.anchoring); absolute: the scaled values as they are
     inputs: Literal["relative", "absolute"] = "relative"
     train: TrainOverrides = TrainOverrides()
-
-
-@dataclass(frozen=True)
-class NetConfig:
-    cell: str  # rnn | lstm | gru
-    input_size: int
-    hidden_size: int = 32
-    num_layers: int = 1
-    dropout: float = 0.0
-    nonlinearity: str = "tanh"  # the vanilla RNN's activation; LSTM and GRU ignore it
-    outputs: int = 1  # 1: y (n,); k > 1: one output per step of a direct multi-step target
-
-
-class RecurrentNet(nn.Module):
-    """A stack of recurrent layers read at the last time step, then a linear head."""
-
-    def __init__(self, config: NetConfig) -> None:
-        super().__init__()
-        self.config = config
-        extra = {"nonlinearity": config.nonlinearity} if config.cell == "rnn" else {}
-        self.rnn = CELLS[config.cell](
-            input_size=config.input_size,
-            hidden_size=config.hidden_size,
-            num_layers=config.num_layers,
-            # PyTorch applies this dropout between stacked layers only.
-            dropout=config.dropout if config.num_layers > 1 else 0.0,
-            batch_first=True,
-            **extra,
-        )
-        self.dropout = nn.Dropout(config.dropout)
-        self.head = nn.Linear(config.hidden_size, config.outputs)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        # x: (batch, window, features)
-        outputs, _ = self.rnn(x)  # (batch, window, hidden)
-        last = self.dropout(outputs[:, -1])  # (batch, hidden)
-        out = self.head(last)  # (batch, outputs)
-        return out.squeeze(-1) if self.config.outputs == 1 else out  # (batch,) or (batch, k)
 
 
 def _unpickling_reason(exc: Exception) -> str:
@@ -102,19 +66,25 @@ class RecurrentForecaster(Forecaster):
     def __init__(self, options: RecurrentConfig, train: TrainConfig | None = None) -> None:
         self.options = options
         self.train_params = train or TrainConfig()
-        self.net: RecurrentNet | None = None
+        self.net: RecurrentNet | None = None  # built by fit, from the data's shapes
         self.anchored: tuple[int, ...] = ()  # input columns read relative to the last day
 
     @classmethod
     def build(cls, config: RecurrentConfig, train: TrainConfig) -> "RecurrentForecaster":
         return cls(options=config, train=train)
 
-    def _build(self, input_size: int, outputs: int) -> RecurrentNet:
+    def _build(self, input_size: int, outputs: int) -> "RecurrentNet":
+        from seqcast.models.recurrent_net import NetConfig, RecurrentNet
+
         architecture = self.options.model_dump(exclude={"train", "inputs"})
         config = NetConfig(cell=self.cell, input_size=input_size, outputs=outputs, **architecture)
         return RecurrentNet(config)
 
     def fit(self, train: Windows, val: Windows) -> History:
+        import torch
+
+        from seqcast.models.training import train_network
+
         torch.manual_seed(self.train_params.seed)
         outputs = train.y.shape[1] if train.y.ndim == 2 else 1
         self.net = self._build(input_size=train.x.shape[-1], outputs=outputs)
@@ -126,12 +96,14 @@ class RecurrentForecaster(Forecaster):
         """What the network reads for scaled windows `x`: anchored as in training."""
         return anchor(x, self.anchored)
 
-    @torch.no_grad()
     def predict(self, x: np.ndarray) -> np.ndarray:
+        import torch
+
         self.net.eval()
         device = next(self.net.parameters()).device
         x = torch.as_tensor(self.net_inputs(x), dtype=torch.float32).to(device)
-        return self.net(x).cpu().double().numpy()  # x: (n, window, features)
+        with torch.no_grad():
+            return self.net(x).cpu().double().numpy()  # x: (n, window, features)
 
     def learned_parameters(self) -> dict[str, np.ndarray]:
         return {name: t.detach().cpu().numpy() for name, t in self.net.state_dict().items()}
@@ -140,6 +112,8 @@ class RecurrentForecaster(Forecaster):
         return {"net": asdict(self.net.config), "anchored": list(self.anchored)}
 
     def _save_state(self, directory: Path) -> None:
+        import torch
+
         state = self.net.state_dict()
         # CPU tensors, so that a model trained on a GPU loads on any machine; replaced in
         # place so that the state dict keeps its version metadata.
@@ -149,6 +123,10 @@ class RecurrentForecaster(Forecaster):
 
     @classmethod
     def _load(cls, config: dict[str, Any], directory: Path) -> "RecurrentForecaster":
+        import torch
+
+        from seqcast.models.recurrent_net import NetConfig, RecurrentNet
+
         net_config = NetConfig(**config["net"])
         if net_config.cell != cls.cell:
             raise SeqcastError(

@@ -1,11 +1,14 @@
 """The registry of models: every Forecaster class under its name, found by discovery.
 
 A model is one module in this package whose class carries `@register`; the first call
-here imports every module of the package, so a new model needs no edit elsewhere. Its
-params block models.<name> is derived from its `Config` (seqcast.params).
+here imports every module of the package that uses `@register`, so a new model needs no
+edit elsewhere. Its params block models.<name> is derived from its `Config`
+(seqcast.params). Helper modules (the training loops, the torch module) are not imported
+until a model needs them: reading params.yaml does not load PyTorch.
 """
 
 import importlib
+import importlib.util
 import json
 import pkgutil
 from pathlib import Path
@@ -46,15 +49,22 @@ def register(cls: F) -> F:
     return cls
 
 
+def _declares_models(module: str) -> bool:
+    spec = importlib.util.find_spec(module)
+    source = spec.loader.get_source(module) if spec and spec.loader else None
+    return source is not None and "@register" in source
+
+
 def _discover() -> None:
     global _discovered
     if _discovered:
         return
     _discovered = True
     package = importlib.import_module("seqcast.models")
-    found = [info.name for info in pkgutil.iter_modules(package.__path__)]
-    for module in [*BUILT_IN_MODULES, *(m for m in found if m not in BUILT_IN_MODULES)]:
-        importlib.import_module(f"seqcast.models.{module}")
+    found = [f"seqcast.models.{info.name}" for info in pkgutil.iter_modules(package.__path__)]
+    built_in = [f"seqcast.models.{name}" for name in BUILT_IN_MODULES]
+    for module in [*built_in, *(m for m in found if m not in built_in and _declares_models(m))]:
+        importlib.import_module(module)
 
 
 def model_names() -> tuple[str, ...]:

@@ -1,0 +1,46 @@
+"""The PyTorch module of the recurrent forecasters: recurrent layers, then a linear head."""
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+@dataclass(frozen=True)
+class NetConfig:
+    cell: str  # rnn | lstm | gru
+    input_size: int
+    hidden_size: int = 32
+    num_layers: int = 1
+    dropout: float = 0.0
+    nonlinearity: str = "tanh"  # the vanilla RNN's activation; LSTM and GRU ignore it
+    outputs: int = 1  # 1: y (n,); k > 1: one output per step of a direct multi-step target
+
+
+class RecurrentNet(nn.Module):
+    """A stack of recurrent layers read at the last time step, then a linear head."""
+
+    def __init__(self, config: NetConfig) -> None:
+        super().__init__()
+        self.config = config
+        extra = {"nonlinearity": config.nonlinearity} if config.cell == "rnn" else {}
+        self.rnn = CELLS[config.cell](
+            input_size=config.input_size,
+            hidden_size=config.hidden_size,
+            num_layers=config.num_layers,
+            # PyTorch applies this dropout between stacked layers only.
+            dropout=config.dropout if config.num_layers > 1 else 0.0,
+            batch_first=True,
+            **extra,
+        )
+        self.dropout = nn.Dropout(config.dropout)
+        self.head = nn.Linear(config.hidden_size, config.outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # x: (batch, window, features)
+        outputs, _ = self.rnn(x)  # (batch, window, hidden)
+        last = self.dropout(outputs[:, -1])  # (batch, hidden)
+        out = self.head(last)  # (batch, outputs)
+        return out.squeeze(-1) if self.config.outputs == 1 else out  # (batch,) or (batch, k)
