@@ -38,14 +38,14 @@ from seqcast import stage
 from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet
 from seqcast.models.numpy_training import train_numpy_network
 from seqcast.models.recurrent_net import NetConfig, RecurrentNet
+from seqcast.models.train_config import TrainConfig
 from seqcast.models.training import train_network
-from seqcast.params import TrainParams
 from seqcast.windows import Windows
 
 CELLS = ("rnn", "lstm", "gru")
 
 
-def reference_loop(net: nn.Module, train: Windows, val: Windows, params: TrainParams) -> None:
+def reference_loop(net: nn.Module, train: Windows, val: Windows, params: TrainConfig) -> None:
     torch.set_num_threads(params.threads)
     device = torch.device(params.device)
     net.to(device)
@@ -76,7 +76,7 @@ def _torch_net(cell: str, input_size: int, hidden: int, seed: int) -> RecurrentN
 
 
 def _runners(
-    cell: str, train: Windows, val: Windows, params: TrainParams, hidden: int
+    cell: str, train: Windows, val: Windows, params: TrainConfig, hidden: int
 ) -> dict[str, Callable[[], None]]:
     features = train.x.shape[-1]
 
@@ -122,7 +122,7 @@ def main() -> None:
         sys.exit(f"{directory / 'train.npz'}: not found; run `dvc repro window` first")
     train = Windows.load(directory / "train.npz")
     val = Windows.load(directory / "val.npz")
-    params = TrainParams(
+    params = TrainConfig(
         max_epochs=args.epochs,
         patience=args.epochs + 1,
         batch_size=args.batch_size,

@@ -2,6 +2,10 @@
 
 The whole file is validated at load, so a wrong key or value fails the first stage
 that runs, with a message naming the key, the value and what is allowed.
+
+The blocks of the models (models.<name>, and train.*) and of the sources (data.<name>)
+are config types that those modules own; this module composes them from the two
+registries, and only the edges (stages, commands) import it.
 """
 
 import datetime
@@ -34,6 +38,14 @@ def _known_model(where: str, name: str) -> None:
         raise ValueError(
             f"{where} {name!r}: not a known model; choose from {', '.join(model_names())}"
         )
+
+
+def _blocks(base: type[Section], configs: dict[str, type[Section]]) -> dict[str, Any]:
+    """One field per registered name, its config type with its defaults, for create_model."""
+    clash = sorted(set(configs) & set(base.model_fields))
+    if clash:
+        raise TypeError(f"{base.__name__}: {clash} are keys of its own, not usable as names")
+    return {name: (config, config()) for name, config in configs.items()}
 
 
 class DataSection(Section):
@@ -89,7 +101,7 @@ DataParams = create_model(
     "DataParams",
     __base__=DataSection,
     source=(Literal[source_names()], "sample"),
-    **{name: (source(name).Config, source(name).Config()) for name in source_names()},
+    **_blocks(DataSection, {name: source(name).Config for name in source_names()}),
 )
 
 
@@ -204,10 +216,6 @@ class SeedsParams(Section):
     count: PositiveInt = 1
 
 
-# The train section, as the stages name it; it belongs to the models (TrainConfig).
-TrainParams = TrainConfig
-
-
 class ModelsSection(Section):
     """models.*: which models run; each registered model's block models.<name> is added below."""
 
@@ -225,7 +233,7 @@ class ModelsSection(Section):
 ModelsParams = create_model(
     "ModelsParams",
     __base__=ModelsSection,
-    **{name: (model_class(name).Config, model_class(name).Config()) for name in model_names()},
+    **_blocks(ModelsSection, {name: model_class(name).Config for name in model_names()}),
 )
 
 # Until evaluate and compare check capabilities: the models trained by epochs (train.*
