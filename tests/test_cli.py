@@ -20,8 +20,8 @@ def _seqcast(capsys, *args: str) -> tuple[int, str, str]:
     """`seqcast ARGS` in this process: exit code, stdout, stderr."""
     try:
         code = cli.main(list(args))
-    except SystemExit as exit:
-        code = exit.code
+    except SystemExit as stop:
+        code = stop.code
     out, err = capsys.readouterr()
     return code, out, err
 

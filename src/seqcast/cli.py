@@ -27,27 +27,26 @@ from typing import Any
 from seqcast import stage
 
 Run = Callable[[argparse.Namespace], int | None]
+Argument = tuple[tuple[str, ...], dict[str, Any]]  # add_argument's positional and keywords
 
 
 @dataclass(frozen=True)
 class Command:
     name: str
     summary: str  # the line in `seqcast --help`
-    arguments: tuple[tuple[tuple[str, ...], dict[str, Any]], ...]
+    arguments: tuple[Argument, ...]
     run: Run
 
 
 COMMANDS: dict[str, Command] = {}
 
 
-def argument(*flags: str, **options: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+def argument(*flags: str, **options: Any) -> Argument:
     """One argument of a subcommand, as ArgumentParser.add_argument takes it."""
     return flags, options
 
 
-def command(
-    name: str, summary: str, *arguments: tuple[tuple[str, ...], dict[str, Any]]
-) -> Callable[[Run], Run]:
+def command(name: str, summary: str, *arguments: Argument) -> Callable[[Run], Run]:
     """Register the decorated function as `seqcast <name>`."""
 
     def register(run: Run) -> Run:
@@ -173,6 +172,7 @@ def parser() -> argparse.ArgumentParser:
         prog="seqcast",
         description="Reproducible time-series forecasting with recurrent networks: the "
         "commands around the DVC pipeline (`dvc repro` runs the pipeline itself).",
+        epilog="`seqcast COMMAND --help` describes each command.",
         parents=[verbose],
     )
     subcommands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
