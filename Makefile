@@ -1,11 +1,12 @@
 # Two commands do all the set-up: `make repro` runs the pipeline, `make test` the tests.
-# Both create .venv (or reuse it) and install the pinned dependencies first.
+# Both create .venv (or reuse it) and install the pinned dependencies first, then seqcast
+# with its `seqcast` command (`seqcast --help` lists what it does).
 
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
-# The page `dvc plots` fills, with its charting library inline (seqcast.plot_page)
+# The page `dvc plots` fills, with its charting library inline (`seqcast plot-page`)
 PLOT_PAGE := .dvc/plots/offline.html
 
 export MLFLOW_DISABLE_TELEMETRY := true
@@ -22,14 +23,14 @@ PORT ?= 5000
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -e .
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[dev,plots]"
 	touch $@
 
 $(PLOT_PAGE): $(INSTALLED)
-	$(BIN)/python -m seqcast.plot_page $@
+	$(BIN)/seqcast plot-page $@
 
 repro: $(INSTALLED) $(PLOT_PAGE)
-	$(BIN)/python -m seqcast.params params.yaml
+	$(BIN)/seqcast check params.yaml
 	$(BIN)/dvc repro
 
 test: $(INSTALLED) $(PLOT_PAGE)
@@ -38,23 +39,23 @@ test: $(INSTALLED) $(PLOT_PAGE)
 # Fails when code, params or sample data differ from what dvc.lock records, or a committed
 # report differs from the reproduced one: run `make repro` and commit.
 check-lock: $(INSTALLED)
-	$(BIN)/python -m seqcast.lock_check
+	$(BIN)/seqcast check-lock
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
 # The MLflow UI over the local store, on http://127.0.0.1:5000 (`make ui PORT=5001`)
 ui: $(INSTALLED)
-	$(BIN)/python -m seqcast.ui --port $(PORT)
+	$(BIN)/seqcast ui --port $(PORT)
 
 # The metric gate: reports/metrics.json, fresh from the pipeline, against $(REF)'s
 gate: repro
-	$(BIN)/python -m seqcast.gate --ref $(REF)
+	$(BIN)/seqcast gate --ref $(REF)
 
 # The CI profile: ci/params.yaml over params.yaml, run in a throwaway copy, against
 # $(REF)'s ci/metrics.json; the working tree's params, dvc.lock and reports stay as they are
 gate-ci: $(INSTALLED)
-	$(BIN)/python -m seqcast.gate --profile ci/params.yaml --metrics ci/metrics.json --ref $(REF)
+	$(BIN)/seqcast gate --profile ci/params.yaml --metrics ci/metrics.json --ref $(REF)
 
 clean:
 	rm -rf $(VENV)

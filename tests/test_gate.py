@@ -409,7 +409,7 @@ def test_no_pipeline_stage_depends_on_the_gate_section():
 
 def _gate_cli(repo: Path, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "seqcast.gate", *args], cwd=repo, capture_output=True, text=True
+        [sys.executable, "-m", "seqcast", "gate", *args], cwd=repo, capture_output=True, text=True
     )
 
 
@@ -579,7 +579,7 @@ def test_gate_passes_when_an_unchanged_model_is_retrained_from_scratch(gated_rep
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Running stage") == 3
 
-    result = run(gated_repo, sys.executable, "-m", "seqcast.gate")
+    result = run(gated_repo, sys.executable, "-m", "seqcast", "gate")
     assert result.returncode == 0, result.stdout + result.stderr
     table = _table(result.stdout)
     metrics_json = json.loads((gated_repo / "reports/metrics.json").read_text())
@@ -595,7 +595,7 @@ def _gate_after(repo: Path, update: dict) -> tuple[subprocess.CompletedProcess, 
     try:
         reproduced = run(repo, "dvc", "repro")
         assert reproduced.returncode == 0, reproduced.stderr
-        return run(repo, sys.executable, "-m", "seqcast.gate"), reproduced.stdout
+        return run(repo, sys.executable, "-m", "seqcast", "gate"), reproduced.stdout
     finally:
         run(repo, "git", "checkout", "--", ".")
         run(repo, "dvc", "checkout", "-q")

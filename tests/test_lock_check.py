@@ -3,6 +3,9 @@
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from seqcast import cli, lock_check
 from seqcast.lock_check import _git_tracked, leftovers, removed_stages, stale_entries
 
 LOCK = {
@@ -97,3 +100,25 @@ def test_leftovers_of_removed_stages_in_a_folder_dependency_are_found(tmp_path):
         "data/backtest: data/backtest/2011-09-30/naive/metrics.json (no stage writes it; "
         "delete it)",
     ]
+
+
+def test_the_command_prints_the_verdict_and_exits_1_on_a_difference(monkeypatch, capsys):
+    monkeypatch.setattr(lock_check, "differences", lambda: [])
+    assert cli.main(["check-lock"]) == 0
+    assert capsys.readouterr() == (lock_check.MATCH + "\n", "")
+    monkeypatch.setattr(lock_check, "differences", lambda: ["compare: reports/x.json (modified)"])
+    assert cli.main(["check-lock"]) == 1
+    stale = f"{lock_check.STALE}\n  compare: reports/x.json (modified)\n"
+    assert capsys.readouterr() == ("", stale)
+
+
+def test_outside_a_dvc_repository_the_command_gives_dvcs_reason(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dvc.lock").write_text("stages: {}\n")
+    with pytest.raises(SystemExit) as info:
+        cli.main(["check-lock"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2
+    assert err.startswith("seqcast check-lock: error: dvc status --json failed (exit ")
+    assert ": ERROR: you are not inside of a DVC repository" in err
+    assert len(err.splitlines()) == 1

@@ -364,7 +364,7 @@ def test_bad_input_fails_with_one_clear_message_and_no_output(repo, update, stag
 def test_unknown_model_name_is_named_with_the_allowed_ones(repo):
     write_params(repo, {"models": {"enabled": ["naive", "transformer"]}})
     try:
-        result = run(repo, sys.executable, "-m", "seqcast.params", "params.yaml")
+        result = run(repo, sys.executable, "-m", "seqcast", "check", "params.yaml")
         assert result.returncode == 2
         assert "models.enabled contains 'transformer'" in result.stderr
         assert "naive, linear, rnn, lstm, gru" in result.stderr
@@ -413,7 +413,7 @@ def test_the_check_stage_fails_before_anything_trains(repo, rows, message):
 def test_an_empty_experiment_name_is_refused_with_the_params(repo):
     write_params(repo, {"tracking": {"experiment": ""}})
     try:
-        result = run(repo, sys.executable, "-m", "seqcast.params", "params.yaml")
+        result = run(repo, sys.executable, "-m", "seqcast", "check", "params.yaml")
         assert result.returncode == 2
         assert "tracking.experiment = ''" in result.stderr
     finally:

@@ -159,7 +159,7 @@ def test_exp_show_and_metrics_diff_carry_the_headline_metrics_only(queued):
 
 
 def test_plots_diff_overlays_two_experiments_on_a_page_that_needs_no_network(queued, tmp_path):
-    page = run(queued, sys.executable, "-m", "seqcast.plot_page", ".dvc/plots/offline.html")
+    page = run(queued, sys.executable, "-m", "seqcast", "plot-page", ".dvc/plots/offline.html")
     assert page.returncode == 0, page.stderr
     out = tmp_path / "plots"
     result = run(queued, "dvc", "plots", "diff", *EXPERIMENTS, "-o", str(out), "--json")

@@ -1,4 +1,4 @@
-"""`python -m seqcast.reproduce RUN_ID`: the run's commit and params, a fresh pipeline run
+"""`seqcast reproduce RUN_ID`: the run's commit and params, a fresh pipeline run
 in a throwaway copy, and an exact comparison, without touching the repository."""
 
 import json
@@ -10,7 +10,7 @@ import yaml
 from mlflow.tracking import MlflowClient
 from repo_helpers import run
 
-from seqcast import reproduce, tracking
+from seqcast import cli, reproduce, tracking
 from seqcast.errors import SeqcastError
 
 
@@ -50,10 +50,7 @@ def test_differences_lists_every_mismatch_of_metrics_params_and_lineage():
 def test_differences_mean_exit_code_1_and_a_table(monkeypatch, capsys):
     found = [reproduce.Difference("metric", "rmse", "1.5", "1.6")]
     monkeypatch.setattr(reproduce, "reproduce", lambda run_id, root: (found, "1 metrics"))
-    monkeypatch.setattr(sys, "argv", ["reproduce", "abc"])
-    with pytest.raises(SystemExit) as info:
-        reproduce.main()
-    assert info.value.code == 1
+    assert cli.main(["reproduce", "abc"]) == 1
     assert capsys.readouterr().out.splitlines() == [
         "kind    key   original  reproduced",
         "metric  rmse  1.5       1.6",
@@ -83,7 +80,7 @@ def test_dirty_note_names_what_cannot_be_restored(tags, note):
 
 
 def _reproduce(repo, run_id: str):
-    return run(repo, sys.executable, "-m", "seqcast.reproduce", run_id)
+    return run(repo, sys.executable, "-m", "seqcast", "reproduce", run_id)
 
 
 def _error(run_id: str, root) -> str:

@@ -10,7 +10,7 @@ import pytest
 import yaml
 from repo_helpers import commit
 
-from seqcast import gate, sandbox
+from seqcast import gate, sandbox, stage
 from seqcast.errors import SeqcastError
 
 
@@ -101,3 +101,15 @@ def test_profile_runs_in_the_copy_and_only_rewrites_the_metrics_file(repo, monke
     after = _files(repo)
     assert json.loads(after.pop("ci/metrics.json")) == {"naive": {"rmse": 1.0}}
     assert after == before  # params.yaml, dvc.lock and the rest untouched
+
+
+def test_a_failed_pipeline_says_so_with_dvcs_output_on_stderr(tmp_path, capfd):
+    """`dvc repro` in a folder that is no DVC repository: its reason, and then the error."""
+    with stage.logging_to("stderr"), pytest.raises(SeqcastError) as info:
+        sandbox.run_pipeline(tmp_path)
+    assert str(info.value).startswith("the pipeline failed in the throwaway copy (exit code ")
+    out, err = capfd.readouterr()
+    assert out == ""  # stdout stays for the command's result
+    lines = err.splitlines()
+    assert lines[0] == f"seqcast: running the pipeline in a throwaway copy, {tmp_path}"
+    assert "not inside of a DVC repository" in err

@@ -125,13 +125,13 @@ def metrics(run: dict) -> dict[str, float]:
 
 @contextmanager
 def mlflow_ui(repo: Path, log: Path) -> Iterator[Served]:
-    """`python -m seqcast.ui` over `repo`'s store, in its own process group, up and
+    """`seqcast ui` over `repo`'s store, in its own process group, up and
     answering; on exit the whole group is stopped, and nothing of it may be left."""
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     with log.open("w") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "seqcast.ui", "--port", str(port)],
+            [sys.executable, "-m", "seqcast", "ui", "--port", str(port)],
             cwd=repo,
             env=subprocess_env(),
             stdout=output,

@@ -1,8 +1,8 @@
 """The metric gate: does a change make forecasts worse than the committed ones?
 
-    python -m seqcast.gate                       # reports/metrics.json against git HEAD
-    python -m seqcast.gate --ref main            # ... against any ref
-    python -m seqcast.gate --profile ci/params.yaml --metrics ci/metrics.json
+    seqcast gate                       # reports/metrics.json against git HEAD
+    seqcast gate --ref main            # ... against any ref
+    seqcast gate --profile ci/params.yaml --metrics ci/metrics.json
 
 One metric, `gate.primary` (rmse by default), decides each model's verdict. Its change is a
 regression only when all of these hold:
@@ -36,12 +36,10 @@ with the profile's keys merged over it, in a throwaway copy of the working tree
 they are, and only the --metrics file and its siblings are rewritten.
 """
 
-import argparse
 import io
 import json
 import math
 import subprocess
-import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +49,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from seqcast import atomic, sandbox, significance, stage
+from seqcast import atomic, sandbox, significance
 from seqcast.errors import SeqcastError
 from seqcast.params import GateParams, MetricRule, SkillFloor, load_params, parse_params
 
@@ -537,31 +535,26 @@ def produce_with_profile(root: Path, merged: dict[str, Any], metrics: Path) -> N
             atomic.write_text(path, text)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description="Compare fresh metrics with committed ones; exit 1 on a regression."
-    )
-    parser.add_argument("--metrics", default="reports/metrics.json", help="metrics file")
-    parser.add_argument("--ref", default="HEAD", help="git ref holding the committed metrics")
-    parser.add_argument("--params", default="params.yaml", help="params file with gate rules")
-    parser.add_argument(
-        "--profile",
-        type=Path,
-        help="params overrides: run the pipeline on them in a throwaway copy first",
-    )
-    args = parser.parse_args()
-    root = Path.cwd()
-    metrics_path = Path(args.metrics)
-
-    if args.profile:
-        merged = profile_params(Path(args.params), args.profile)
+def run(
+    root: Path,
+    metrics_path: Path = Path("reports/metrics.json"),
+    ref: str = "HEAD",
+    params_file: Path = Path("params.yaml"),
+    profile: Path | None = None,
+) -> tuple[str, bool]:
+    """The gate's table with its summary line, and whether it fails: the fresh
+    `metrics_path` against the one committed at `ref` in the repository at `root` (the
+    current directory), by the rules of `params_file`; with a `profile`, the fresh files
+    are made first."""
+    if profile:
+        merged = profile_params(params_file, profile)
         params = parse_params(merged)
         # First the fresh metrics, so that a first baseline can be made by the same command.
         produce_with_profile(root, merged, metrics_path)
     else:
-        params = load_params(args.params)
+        params = load_params(params_file)
     gate = params.gate
-    before = committed_metrics(args.ref, metrics_path.as_posix(), root)
+    before = committed_metrics(ref, metrics_path.as_posix(), root)
     after = read_metrics(metrics_path)
 
     predictions = sibling(metrics_path, PREDICTIONS)
@@ -569,15 +562,15 @@ def main() -> None:
         fresh: pd.DataFrame | str = parse_predictions(predictions.read_text(), str(predictions))
     else:
         fresh = f"no fresh {predictions.as_posix()}"
-    text = git_show(args.ref, predictions.as_posix(), root)
-    source = f"{args.ref}:{predictions.as_posix()}"
+    text = git_show(ref, predictions.as_posix(), root)
+    source = f"{ref}:{predictions.as_posix()}"
     if text is None:
-        committed: pd.DataFrame | str = f"no committed {predictions.as_posix()} at {args.ref}"
+        committed: pd.DataFrame | str = f"no committed {predictions.as_posix()} at {ref}"
     else:
         committed = parse_predictions(text, source)
     seeds = sibling(metrics_path, SEEDS).as_posix()
-    text = git_show(args.ref, seeds, root)
-    spreads = {} if text is None else seed_spreads(text, f"{args.ref}:{seeds}", gate.primary)
+    text = git_show(ref, seeds, root)
+    spreads = {} if text is None else seed_spreads(text, f"{ref}:{seeds}", gate.primary)
     noise = noise_by_model(
         before, fresh, committed, spreads, LOSSES[gate.primary], params.window.horizon
     )
@@ -586,11 +579,5 @@ def main() -> None:
         *compare(before, after, gate, noise, params.models.enabled),
         skill_floor(after, gate.skill),
     ]
-    print(format_table(rows))
-    print(summary(rows, args.ref, metrics_path.as_posix(), gate.primary))
-    if any(row.failed for row in rows):
-        sys.exit(1)
-
-
-if __name__ == "__main__":
-    stage.run(main, "gate")
+    report = f"{format_table(rows)}\n{summary(rows, ref, metrics_path.as_posix(), gate.primary)}"
+    return report, any(row.failed for row in rows)

@@ -1,4 +1,4 @@
-"""Is the committed state the reproduced state? `python -m seqcast.lock_check`, run by CI.
+"""Is the committed state the reproduced state? `seqcast check-lock`, run by CI.
 
 Compares what git holds (code, params, the sample data and the reports committed beside
 them) with what dvc.lock records for each stage, without running anything. A stage output
@@ -12,11 +12,21 @@ when anything differs.
 """
 
 import json
+import logging
 import subprocess
 import sys
 from pathlib import Path
 
 import yaml
+
+from seqcast.errors import SeqcastError
+
+log = logging.getLogger(__name__)
+MATCH = "lock check: dvc.lock and the committed reports match the committed code, params and data"
+STALE = (
+    "lock check: dvc.lock does not describe what is committed; run `make repro` and "
+    "commit dvc.lock and reports/ with your change. Differences:"
+)
 
 
 def _inside(path: str, folder: str) -> bool:
@@ -102,31 +112,22 @@ def leftovers(lock: dict, root: Path) -> list[str]:
     return found
 
 
-def main() -> int:
-    def dvc(*args: str) -> str:
-        command = [sys.executable, "-m", "dvc", *args]
-        return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+def _dvc(*args: str) -> str:
+    command = [sys.executable, "-m", "dvc", *args]
+    log.debug("%s", " ".join(command))
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+        raise SeqcastError(f"dvc {' '.join(args)} failed (exit {result.returncode}): {last}")
+    return result.stdout
 
-    status = json.loads(dvc("status", "--json") or "{}")
+
+def differences() -> list[str]:
+    """Everything committed in the current directory, the repository's root, that its
+    dvc.lock does not describe; empty when it matches."""
+    if not Path("dvc.lock").is_file():
+        raise SeqcastError("dvc.lock: not found; run from the repository root")
+    status = json.loads(_dvc("status", "--json") or "{}")
     lock = yaml.safe_load(Path("dvc.lock").read_text())
-    stages = dvc("stage", "list", "--name-only").split()
-    stale = removed_stages(lock, stages) + stale_entries(status, lock)
-    stale += leftovers(lock, Path.cwd())
-    if not stale:
-        print(
-            "lock check: dvc.lock and the committed reports match the committed code, "
-            "params and data"
-        )
-        return 0
-    print(
-        "lock check: dvc.lock does not describe what is committed; run `make repro` and "
-        "commit dvc.lock and reports/ with your change. Differences:",
-        file=sys.stderr,
-    )
-    for line in stale:
-        print(f"  {line}", file=sys.stderr)
-    return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    stages = _dvc("stage", "list", "--name-only").split()
+    return removed_stages(lock, stages) + stale_entries(status, lock) + leftovers(lock, Path.cwd())

@@ -444,17 +444,3 @@ def load_params(path: str | Path = "params.yaml") -> Params:
     except yaml.YAMLError as exc:
         raise SeqcastError(f"{path}: not valid YAML: {exc}") from None
     return parse_params(raw, str(path))
-
-
-def main() -> None:
-    """`python -m seqcast.params [params.yaml]`: validate the file before a long run."""
-    import sys
-
-    from seqcast import stage
-
-    path = sys.argv[1] if len(sys.argv) > 1 else "params.yaml"
-    stage.run(lambda: load_params(path) and print(f"{path}: valid"), "params")
-
-
-if __name__ == "__main__":
-    main()

@@ -4,15 +4,15 @@ DVC's own page loads Vega, Vega-Lite and Vega-Embed from a CDN, so its plots sta
 offline. This page carries them inline (vl-convert's bundle of the three), and
 .dvc/config points `plots.html_template` at it. `make` writes it on install:
 
-    python -m seqcast.plot_page .dvc/plots/offline.html
+    seqcast plot-page .dvc/plots/offline.html
+
+vl-convert-python is the `plots` extra of the package (requirements.txt pins it).
 """
 
-import argparse
 from pathlib import Path
 
-import vl_convert
-
-from seqcast import atomic, stage
+from seqcast import atomic
+from seqcast.errors import SeqcastError
 
 PAGE = """<!DOCTYPE html>
 <html>
@@ -34,6 +34,13 @@ table {{ border-spacing: 15px; }}
 
 
 def offline_page() -> str:
+    try:
+        import vl_convert  # only this page needs it: an optional dependency
+    except ImportError:
+        raise SeqcastError(
+            "vl-convert-python is not installed: pip install 'seqcast[plots]' "
+            "(or `make`, which installs requirements.txt)"
+        ) from None
     bundle = vl_convert.javascript_bundle()
     # Inline, `</script` would end the script element early.
     bundle = bundle.replace("</script", "<\\/script")
@@ -41,11 +48,6 @@ def offline_page() -> str:
     return PAGE.format(bundle=bundle, refresh_tag="{refresh_tag}", plot_divs="{plot_divs}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out", type=Path, help="where to write the page")
-    atomic.write_text(parser.parse_args().out, offline_page())
-
-
-if __name__ == "__main__":
-    stage.run(main, "plot_page")
+def write(path: Path) -> None:
+    """The page at `path`, written whole or not at all."""
+    atomic.write_text(path, offline_page())

@@ -1,6 +1,6 @@
 """Reproduce an MLflow run: its commit, its params, a fresh pipeline run, the same numbers?
 
-    python -m seqcast.reproduce RUN_ID
+    seqcast reproduce RUN_ID
 
 Takes the run's commit (tag git_commit) and its exact params.yaml (artifact
 lineage/params.yaml), runs the pipeline up to evaluate@<model> from scratch in a
@@ -11,10 +11,9 @@ param, and the lineage hashes (data_md5, dvc_dep.*). Exit code 0 when all are id
 reproduced (unknown run, commit not in the repository, no params artifact).
 """
 
-import argparse
+import logging
 import os
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +22,10 @@ from mlflow.entities import Run
 from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
-from seqcast import lineage, sandbox, stage, store_lock, tracking
+from seqcast import lineage, sandbox, store_lock, tracking
 from seqcast.errors import SeqcastError
+
+log = logging.getLogger(__name__)
 
 PARAMS_ARTIFACT = "lineage/params.yaml"
 LINEAGE_TAGS = ("data_md5",)
@@ -130,10 +131,10 @@ def reproduce(run_id: str, root: Path) -> tuple[list[Difference], str]:
     if not model or not commit or commit == "unknown":
         raise SeqcastError(f"run {run_id} has no model or git_commit tag: not a seqcast run")
     experiment = f", DVC experiment {tags['dvc_exp_name']}" if "dvc_exp_name" in tags else ""
-    print(f"reproduce: run {run_id}: {model} at commit {commit[:12]}{experiment}", file=sys.stderr)
+    log.info("reproduce: run %s: %s at commit %s%s", run_id, model, commit[:12], experiment)
     note = dirty_note(tags)
     if note:
-        print(note, file=sys.stderr)
+        log.warning("%s", note)
 
     download = Path(tempfile.mkdtemp(prefix="seqcast-params-"))
     try:
@@ -148,20 +149,9 @@ def reproduce(run_id: str, root: Path) -> tuple[list[Difference], str]:
     return differences(original, fresh), counts(original)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description="Rerun the pipeline for an MLflow run and compare the results."
-    )
-    parser.add_argument("run_id", help="MLflow run id (in the store MLflow is pointed at)")
-    args = parser.parse_args()
-
-    found, compared = reproduce(args.run_id, Path.cwd())
-    if found:
-        print(format_differences(found))
-        print(f"reproduce: run {args.run_id}: {len(found)} difference(s) (of {compared})")
-        sys.exit(1)
-    print(f"reproduce: run {args.run_id}: identical ({compared})")
-
-
-if __name__ == "__main__":
-    stage.run(main, "reproduce")
+def outcome(run_id: str, found: list[Difference], compared: str) -> str:
+    """What the command prints: the table of differences, if any, and the verdict line."""
+    if not found:
+        return f"reproduce: run {run_id}: identical ({compared})"
+    verdict = f"reproduce: run {run_id}: {len(found)} difference(s) (of {compared})"
+    return f"{format_differences(found)}\n{verdict}"

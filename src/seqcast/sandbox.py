@@ -12,6 +12,7 @@ temporary directory gives exactly that:
 """
 
 import io
+import logging
 import os
 import shutil
 import subprocess
@@ -26,6 +27,8 @@ from typing import Any
 import yaml
 
 from seqcast.errors import SeqcastError
+
+log = logging.getLogger(__name__)
 
 PIPELINE_STATE = "dvc.lock"
 # Set by DVC or the user for the outer run; inside the copy they would send the copy's
@@ -126,9 +129,11 @@ def run_pipeline(repo: Path, *targets: str) -> None:
     """`dvc repro [targets]` in the copy; its output goes to stderr as it comes."""
     env = pipeline_env()
     dvc = shutil.which("dvc", path=env["PATH"]) or "dvc"
-    print(f"seqcast: running the pipeline in a throwaway copy, {repo}", file=sys.stderr, flush=True)
+    command = [dvc, "repro", *targets]
+    log.info("seqcast: running the pipeline in a throwaway copy, %s", repo)
+    log.debug("%s", " ".join(command))
     # File descriptor 2: DVC's progress shows up as it comes, and stdout stays for results.
-    result = subprocess.run([dvc, "repro", *targets], cwd=repo, env=env, stdout=2)
+    result = subprocess.run(command, cwd=repo, env=env, stdout=2)
     if result.returncode != 0:
         raise SeqcastError(
             f"the pipeline failed in the throwaway copy (exit code {result.returncode}); "

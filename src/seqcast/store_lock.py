@@ -10,12 +10,14 @@ that dies is released by the kernel. Other stores (an MLflow server) need no loc
 """
 
 import fcntl
-import sys
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
 
 
 def sqlite_path(uri: str) -> Path | None:
@@ -38,7 +40,8 @@ def exclusive(uri: str) -> Iterator[None]:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            print(f"waiting for another run to finish writing to {database}", file=sys.stderr)
+            # A warning: it explains a pause, so it shows on stderr at any level below ERROR.
+            log.warning("waiting for another run to finish writing to %s", database)
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -1,6 +1,6 @@
 """The MLflow UI over this repository's store, bound to the loopback interface only.
 
-    python -m seqcast.ui [--port 5000]        # what `make ui` runs
+    seqcast ui [--port 5000]        # what `make ui` runs
 
 The process becomes the MLflow tracking server (exec), which starts worker processes of
 its own: whoever starts it in the background should give it its own process group and
@@ -11,7 +11,7 @@ MLflow 3 UI shows its GenAI view unless the page's address or the browser's last
 of the sidebar switch says otherwise, whatever the experiment's mlflow.experimentKind tag.
 """
 
-import argparse
+import logging
 import os
 import shutil
 import sys
@@ -19,9 +19,11 @@ from pathlib import Path
 
 from mlflow.tracking import MlflowClient
 
-from seqcast import stage, store_lock, tracking
+from seqcast import store_lock, tracking
 from seqcast.errors import SeqcastError
 from seqcast.params import load_params
+
+log = logging.getLogger(__name__)
 
 HOST = "127.0.0.1"
 MODEL_TRAINING_VIEW = "workflowType=machine_learning"
@@ -68,18 +70,18 @@ def experiment_url(root: Path, port: int) -> str:
     return f"{page}?{MODEL_TRAINING_VIEW}"
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--port", type=int, default=5000, help="port on 127.0.0.1")
-    args = parser.parse_args()
-    if not 0 < args.port < 65536:
-        raise SeqcastError(f"--port {args.port}: choose a port from 1 to 65535")
-    command = server_command(Path.cwd(), args.port)
-    url = experiment_url(Path.cwd(), args.port)
-    print(f"MLflow UI on {url} (Ctrl-C stops it)", file=sys.stderr)
+def serve(root: Path, port: int) -> None:
+    """Become the MLflow UI over `root`'s store on 127.0.0.1:`port` (exec: never returns)."""
+    if not 0 < port < 65536:
+        raise SeqcastError(f"--port {port}: choose a port from 1 to 65535")
+    command = server_command(root, port)
+    url = experiment_url(root, port)
+    log.info("MLflow UI on %s (Ctrl-C stops it)", url)
+    log.debug("%s", " ".join(command))
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.execv(command[0], command)
-
-
-if __name__ == "__main__":
-    stage.run(main, "ui")
+    try:
+        os.execv(command[0], command)
+    except OSError as exc:
+        raise SeqcastError(
+            f"cannot start {command[0]}: {exc.strerror}; install mlflow in this environment"
+        ) from None

@@ -1,0 +1,195 @@
+"""The `seqcast` command: one subcommand per job, each with its own --help.
+
+    seqcast check [PARAMS]          validate params.yaml before a long run
+    seqcast gate [--ref REF] ...    fresh metrics against the committed ones
+    seqcast reproduce RUN_ID        rerun an MLflow run's pipeline and compare
+    seqcast ui [--port PORT]        the MLflow UI over this repository's store
+    seqcast check-lock              does dvc.lock describe what is committed?
+    seqcast plot-page PATH          the page `dvc plots` fills, for use offline
+
+A subcommand is one function under @command, which registers it: its name, its one-line
+help, its arguments. Its docstring is the description its --help shows. It returns the
+exit code (None for 0), prints its result to stdout and raises SeqcastError on bad input,
+which ends it with one line, `seqcast NAME: error: ...`, and exit code 2. Log messages go
+to stderr (stage.logging_to); -v or SEQCAST_LOG_LEVEL sets how many.
+
+The library modules are imported inside the functions: `seqcast --help` and
+`seqcast check` need not load MLflow, pandas or the gate.
+"""
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from seqcast import stage
+
+Run = Callable[[argparse.Namespace], int | None]
+Argument = tuple[tuple[str, ...], dict[str, Any]]  # add_argument's positional and keywords
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    summary: str  # the line in `seqcast --help`
+    arguments: tuple[Argument, ...]
+    run: Run
+
+
+COMMANDS: dict[str, Command] = {}
+
+
+def argument(*flags: str, **options: Any) -> Argument:
+    """One argument of a subcommand, as ArgumentParser.add_argument takes it."""
+    return flags, options
+
+
+def command(name: str, summary: str, *arguments: Argument) -> Callable[[Run], Run]:
+    """Register the decorated function as `seqcast <name>`."""
+
+    def register(run: Run) -> Run:
+        if name in COMMANDS:
+            raise ValueError(f"seqcast {name}: registered twice")
+        COMMANDS[name] = Command(name, summary, arguments, run)
+        return run
+
+    return register
+
+
+@command(
+    "check",
+    "validate a params file before a long run",
+    argument(
+        "params", nargs="?", default="params.yaml", help="the params file (default: %(default)s)"
+    ),
+)
+def check_params(args: argparse.Namespace) -> None:
+    """Validate a params file: every key known, every value of the right type and range.
+    Prints 'PARAMS: valid'; otherwise names the key, the value and what was expected, and
+    exits with code 2."""
+    from seqcast.params import load_params
+
+    load_params(args.params)
+    print(f"{args.params}: valid")
+
+
+@command(
+    "gate",
+    "fail when fresh metrics are worse than the committed ones",
+    argument("--metrics", type=Path, default=Path("reports/metrics.json"), help="fresh metrics"),
+    argument("--ref", default="HEAD", help="git ref holding the committed metrics"),
+    argument("--params", type=Path, default=Path("params.yaml"), help="params with gate rules"),
+    argument(
+        "--profile",
+        type=Path,
+        help="params overrides: run the pipeline on them in a throwaway copy first",
+    ),
+)
+def run_gate(args: argparse.Namespace) -> int:
+    """The metric gate: the fresh metrics file against the one committed at --ref, one row
+    per metric with its verdict and the reason. The primary metric decides, and only beyond
+    its tolerance and beyond noise. Exit code 0 when it passes, 1 on a regression, 2 on
+    bad input."""
+    from seqcast import gate
+
+    stage.pin_threads(str(args.params))
+    report, failed = gate.run(Path.cwd(), args.metrics, args.ref, args.params, args.profile)
+    print(report)
+    return 1 if failed else 0
+
+
+@command(
+    "reproduce",
+    "rerun the pipeline of an MLflow run and compare the numbers",
+    argument("run_id", metavar="RUN_ID", help="MLflow run id (in the store MLflow points at)"),
+)
+def reproduce_run(args: argparse.Namespace) -> int:
+    """Reproduce an MLflow run: its commit and exact params, a fresh pipeline run up to its
+    model's evaluation in a throwaway copy, and an exact comparison of every metric, param
+    and lineage hash. Exit code 0 when identical, 1 when anything differs (listed), 2 when
+    the run cannot be reproduced."""
+    from seqcast import reproduce
+
+    found, compared = reproduce.reproduce(args.run_id, Path.cwd())
+    print(reproduce.outcome(args.run_id, found, compared))
+    return 1 if found else 0
+
+
+@command(
+    "ui",
+    "the MLflow UI over this repository's runs, on 127.0.0.1",
+    argument("--port", type=int, default=5000, help="port on 127.0.0.1 (default: %(default)s)"),
+)
+def serve_ui(args: argparse.Namespace) -> None:
+    """The MLflow UI over this repository's store (or MLFLOW_TRACKING_URI's), bound to
+    127.0.0.1. The process becomes the MLflow server; Ctrl-C stops it."""
+    from seqcast import ui
+
+    ui.serve(Path.cwd(), args.port)
+
+
+@command("check-lock", "fail when dvc.lock does not describe what is committed")
+def check_lock(args: argparse.Namespace) -> int:
+    """Compare the committed code, params, sample data and reports with what dvc.lock
+    records for each stage, without running anything (CI runs it on a fresh clone). Exit
+    code 1, with the list and what to do, when anything differs."""
+    from seqcast import lock_check
+
+    found = lock_check.differences()
+    if not found:
+        print(lock_check.MATCH)
+        return 0
+    print("\n".join([lock_check.STALE, *(f"  {line}" for line in found)]), file=sys.stderr)
+    return 1
+
+
+@command(
+    "plot-page",
+    "write the page `dvc plots` fills, with its charting library inline",
+    argument("path", type=Path, metavar="PATH", help="where to write the page"),
+)
+def write_plot_page(args: argparse.Namespace) -> None:
+    """Write the HTML page that `dvc plots show` and `dvc plots diff` fill, with Vega,
+    Vega-Lite and Vega-Embed inline, so that it opens with no network (`make` writes
+    .dvc/plots/offline.html, which .dvc/config names)."""
+    from seqcast import plot_page
+
+    plot_page.write(args.path)
+
+
+def parser() -> argparse.ArgumentParser:
+    verbose = argparse.ArgumentParser(add_help=False)
+    verbose.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,  # given before or after the subcommand, both count
+        help="log debug messages too (or set SEQCAST_LOG_LEVEL)",
+    )
+    top = argparse.ArgumentParser(
+        prog="seqcast",
+        description="Reproducible time-series forecasting with recurrent networks: the "
+        "commands around the DVC pipeline (`dvc repro` runs the pipeline itself).",
+        epilog="`seqcast COMMAND --help` describes each command.",
+        parents=[verbose],
+    )
+    subcommands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for entry in COMMANDS.values():
+        sub = subcommands.add_parser(
+            entry.name,
+            help=entry.summary,
+            description=entry.run.__doc__,
+            parents=[verbose],
+        )
+        for flags, options in entry.arguments:
+            sub.add_argument(*flags, **options)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """`seqcast ...`: the exit code of the subcommand."""
+    args = parser().parse_args(argv)
+    with stage.entry_point(args.command, "stderr", getattr(args, "verbose", False)):
+        return COMMANDS[args.command].run(args) or 0

@@ -1,0 +1,112 @@
+"""The package declares what it imports: pyproject.toml gives each dependency a range,
+requirements.txt pins a version inside it, and every third-party import in src/ and tests/
+comes from one of them, so that `pip install .` gives a working package and `make` an
+exact one."""
+
+import ast
+import re
+import sys
+import tomllib
+from importlib.metadata import packages_distributions
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.version import Version
+
+ROOT = Path(__file__).resolve().parents[1]
+PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def _normal(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _declared(extras: bool = True) -> dict[str, Requirement]:
+    project = PYPROJECT["project"]
+    lines = list(project["dependencies"])
+    if extras:
+        lines += [line for group in project["optional-dependencies"].values() for line in group]
+    return {_normal(req.name): req for req in map(Requirement, lines)}
+
+
+def _pinned() -> dict[str, str]:
+    pins = {}
+    for line in (ROOT / "requirements.txt").read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            name, _, version = line.partition("==")
+            assert version, f"requirements.txt: {line!r} is not pinned with =="
+            pins[_normal(name)] = version.strip()
+    return pins
+
+
+def _third_party_imports(folder: Path) -> dict[str, str]:
+    """Top-level module -> the first file that imports it, for modules outside the standard
+    library, seqcast and `folder`'s own modules (imports inside functions count too)."""
+    local = {path.stem for path in folder.glob("*.py")} | {"seqcast"}
+    found: dict[str, str] = {}
+    for path in sorted(folder.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top not in sys.stdlib_module_names and top not in local:
+                    found.setdefault(top, path.relative_to(ROOT).as_posix())
+    return found
+
+
+def _distributions(imports: dict[str, str]) -> dict[str, set[str]]:
+    installed = packages_distributions()
+    missing = {module: where for module, where in imports.items() if module not in installed}
+    assert not missing, f"imported but installed by no distribution: {missing}"
+    return {module: {_normal(d) for d in installed[module]} for module in imports}
+
+
+def test_every_import_of_the_library_is_a_declared_and_pinned_dependency():
+    imports = _third_party_imports(ROOT / "src" / "seqcast")
+    assert {"torch", "pandas", "mlflow", "yaml", "sklearn"} <= set(imports)  # the walk works
+    declared, pinned = _declared(), _pinned()
+    for module, dists in _distributions(imports).items():
+        where = imports[module]
+        assert dists & set(declared), f"{module} ({where}): not in pyproject.toml's dependencies"
+        assert dists & set(pinned), f"{module} ({where}): not pinned in requirements.txt"
+
+
+def test_every_import_of_the_tests_is_declared_with_the_dev_extra():
+    imports = _third_party_imports(ROOT / "tests")
+    declared = _declared()
+    assert {"pytest", "packaging"} <= set(imports)
+    for module, dists in _distributions(imports).items():
+        assert dists & set(declared), f"{module} ({imports[module]}): declared nowhere"
+
+
+def test_the_lock_pins_exactly_the_declared_dependencies_inside_their_ranges():
+    declared, pinned = _declared(), _pinned()
+    assert set(pinned) == set(declared), (
+        f"pinned, not declared: {sorted(set(pinned) - set(declared))}; "
+        f"declared, not pinned: {sorted(set(declared) - set(pinned))}"
+    )
+    outside = {
+        name: f"{version} not in {declared[name].specifier}"
+        for name, version in pinned.items()
+        if not declared[name].specifier.contains(Version(version), prereleases=True)
+    }
+    assert outside == {}
+
+
+def test_torch_stays_on_the_cpu_release_on_disk():
+    """A newer torch than the pinned CPU build is a multi-GB CUDA download."""
+    torch = _declared(extras=False)["torch"].specifier
+    assert torch.contains("2.13.0") and not torch.contains("2.14.0")
+
+
+def test_the_console_command_and_the_extras():
+    assert PYPROJECT["project"]["scripts"] == {"seqcast": "seqcast.cli:main"}
+    extras = PYPROJECT["project"]["optional-dependencies"]
+    assert {_normal(Requirement(r).name) for r in extras["dev"]} == {"pytest", "ruff", "packaging"}
+    assert [_normal(Requirement(r).name) for r in extras["plots"]] == ["vl-convert-python"]
