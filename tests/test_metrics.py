@@ -201,3 +201,25 @@ def test_naive_reference_is_the_value_at_the_origin_for_longer_horizons(table):
     assert predictions["naive"].tolist() == [15.0, 14.0]
     assert predictions["predicted"].tolist() == [15.0, 14.0]
     assert score(predictions, table, "close")["skill_vs_naive"] == 0.0
+
+
+def test_every_metric_of_the_table_is_reported_gated_and_computed():
+    from seqcast.params import GateParams
+    from seqcast.report import COLUMNS
+
+    computed = metrics.forecast_metrics(Y_TRUE, Y_PRED, np.array([1.5, 1.0, 3.0, 7.0]), 1.0)
+    assert list(computed) == list(metrics.METRICS)
+    assert set(metrics.METRICS) <= set(COLUMNS)
+    assert set(metrics.METRICS) == set(GateParams().metrics)
+
+
+def test_gate_rules_in_params_are_merged_over_the_table_defaults():
+    from seqcast.params import GateParams
+
+    rules = GateParams(metrics={"rmse": {"rel_tol": 0.05}}).metrics
+    assert (rules["rmse"].better, rules["rmse"].rel_tol) == ("lower", 0.05)
+    default = metrics.METRICS["directional_accuracy"]
+    assert (rules["directional_accuracy"].better, rules["directional_accuracy"].abs_tol) == (
+        default.better,
+        default.abs_tol,
+    )
