@@ -18,7 +18,7 @@ from repo_helpers import ROOT, TINY, clone_repo, commit, run, write_params
 
 from seqcast import gate, metrics
 from seqcast.errors import SeqcastError
-from seqcast.evaluation import rounded
+from seqcast.metrics import rounded
 from seqcast.params import PRIMARY_METRICS, GateParams, MetricRule, SkillFloor, parse_params
 
 LOWER = MetricRule(better="lower", rel_tol=0.01)

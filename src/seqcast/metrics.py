@@ -174,3 +174,8 @@ def forecast_metrics(
     """Every metric of METRICS, in its order."""
     forecasts = Forecasts(y_true, y_pred, y_naive, scale)
     return {name: metric.compute(forecasts) for name, metric in METRICS.items()}
+
+
+def rounded(metrics: dict[str, float], digits: int = 6) -> dict[str, float]:
+    """Metrics to `digits` significant digits: what reports show and CI compares."""
+    return {key: float(f"{value:.{digits}g}") for key, value in metrics.items()}
