@@ -1,11 +1,9 @@
 """Stage window: (X, y, target dates) per split and the preprocessing bundle (window.*, target.*).
 
-y is encoded with the target transform (seqcast.transforms), learnt on the training
-windows only; the bundle (seqcast.preprocessing: features, scaler, target coder, window
-length and horizon) goes to preprocessing.json beside the windows. Train and val windows
-have one target each, or one per step under multistep.strategy = direct; test.npz holds
-one window per test origin, whose targets at every step the evaluation reads from the
-price table.
+y is encoded with the target transform, learnt on the training windows only; the bundle
+(seqcast.preprocessing) is saved beside the windows. Train and val windows have one target
+each, or one per step under multistep.strategy = direct; the test split has one window per
+test origin, whose targets at every step the evaluation reads from the price table.
 """
 
 import argparse

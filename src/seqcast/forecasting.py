@@ -7,16 +7,17 @@ with the distance from the last observed price.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from seqcast import plots
 from seqcast.errors import SeqcastError
 from seqcast.metrics import rmse, rounded
 from seqcast.models import Forecaster
 from seqcast.multistep import recursive_forecast
-from seqcast.plots import HISTORY_DAYS
 from seqcast.preprocessing import Preprocessing
 from seqcast.windows import Windows
 
@@ -71,6 +72,11 @@ class Forecast:
     observed: pd.Series  # the observed prices a figure shows before the forecast
     title: str  # the figure's
 
+    def figure(self, path: Path) -> None:
+        """The forecast after the last observed prices."""
+        values = self.frame["recursive_forecast"]
+        plots.future_forecast_figure(self.observed, values, self.summary["model"], self.title, path)
+
 
 def forecast_future(
     models: dict[str, Forecaster],
@@ -103,5 +109,5 @@ def forecast_future(
         f"{summary['last_observed_date']} by {name} ({how})"
     )
     frame = forecast_beyond(models[name], table, prep, days)
-    observed = table[prep.target].iloc[-HISTORY_DAYS:]
+    observed = table[prep.target].iloc[-plots.HISTORY_DAYS :]
     return Forecast(frame, summary, how, observed, title)

@@ -52,13 +52,13 @@ import pandas as pd
 import yaml
 
 from seqcast import atomic, sandbox, significance, stage
+from seqcast.artifacts import METRICS as METRICS_FILE
+from seqcast.artifacts import PREDICTIONS, SEEDS
 from seqcast.errors import SeqcastError
 from seqcast.metrics import METRICS, Loss
 from seqcast.params import GateParams, MetricRule, SkillFloor, load_params, parse_params
 
 SKILL = "skill_vs_naive"
-PREDICTIONS = "predictions.csv"
-SEEDS = "seeds.json"
 PREDICTION_COLUMNS = ("model", "date", "actual", "predicted")
 # Unbounded error metrics: a change in percent of the committed value means something.
 # The bounded ones (r2, skill, directional accuracy) sit near 0 or 1, where it does not.
@@ -516,7 +516,7 @@ def produce_with_profile(root: Path, merged: dict[str, Any], metrics: Path) -> N
             else None
             for name in (PREDICTIONS, SEEDS)
         }
-        fresh[metrics] = (reports / "metrics.json").read_text()
+        fresh[metrics] = (reports / METRICS_FILE).read_text()
     for path, text in fresh.items():
         if text is None:  # a stale file from an earlier run must not pass for a fresh one
             path.unlink(missing_ok=True)
