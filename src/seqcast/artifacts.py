@@ -161,14 +161,6 @@ def read_fold(directory: str | Path) -> dict[str, Any]:
     return _json(Path(directory) / FOLD)
 
 
-def write_scaler(path: str | Path, columns: list[str], state: dict[str, Any]) -> None:
-    atomic.write_json(path, {"columns": columns, **state})
-
-
-def report_file(reports: str | Path, name: str) -> Path:
-    return Path(reports) / name
-
-
 def write_evaluation(
     out: Path,
     predictions: pd.DataFrame,

@@ -36,10 +36,10 @@ def evaluate_model(
         first["actual"],
         {name: first["predicted"]},
         f"{params.data.ticker} {prep.target}: {name} on the test split",
-        out / "forecast.png",
+        out / artifacts.FORECAST_FIGURE,
     )
     if name in NETWORK_MODELS:
-        plots.loss_figure({name: history}, out / "loss.png")
+        plots.loss_figure({name: history}, out / artifacts.LOSS_FIGURE)
     inspection.write_artifacts(name, model, test, out)
     recurrent = name in RECURRENT_MODELS
     run_id = tracking.record_model_run(
