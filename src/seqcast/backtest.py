@@ -5,7 +5,7 @@ from scratch and scores it exactly as the main evaluation does; nothing learnt i
 reaches another.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import pandas as pd
@@ -21,14 +21,14 @@ from seqcast.scaling import scale_split_table
 from seqcast.splitting import SPLITS
 
 
-@dataclass
+@dataclass(frozen=True)
 class FoldResult:
     predictions: pd.DataFrame  # one row per (origin, step), as forecasts_by_step gives
     metrics_by_step: dict[int, dict[str, float]]
     prep: Preprocessing  # the fold's own scaler and coder
     model: Forecaster
     history: History
-    fold: dict[str, Any]  # fold.json: the origin, and each block's rows and dates
+    fold: dict[str, Any]  # fold.json: each block's rows and dates (and the origin, by backtest)
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -65,5 +65,5 @@ def backtest(origin: str, model_name: str, features: pd.DataFrame, params: Param
         raise SeqcastError(f"fold {origin} {model_name}: not in backtest.origins / .models")
     day = origin_date(origins[origin], features, params.split, b.test_days)
     result = run_fold(backtest_fold(features, day, b), model_name, params)
-    result.fold = {"origin": day.isoformat(), "fold": origin, "scheme": b.scheme, **result.fold}
-    return result
+    described = {"origin": day.isoformat(), "fold": origin, "scheme": b.scheme, **result.fold}
+    return replace(result, fold=described)
