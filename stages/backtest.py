@@ -7,16 +7,11 @@ folds.
 """
 
 import argparse
-import json
-from pathlib import Path
 
 import pandas as pd
 
-from seqcast import atomic, stage
-from seqcast.backtest import run_fold
-from seqcast.errors import SeqcastError
-from seqcast.evaluation import rounded
-from seqcast.folds import backtest_fold, origin_date
+from seqcast import artifacts, stage
+from seqcast.backtest import backtest
 from seqcast.params import load_params
 
 
@@ -27,44 +22,14 @@ def main() -> None:
     parser.add_argument("features", help="feature table (parquet)")
     parser.add_argument("out", help="directory for the fold's predictions and metrics")
     args = parser.parse_args()
-    params = load_params()
-    b = params.backtest
-    origins = {str(o): o for o in b.origins}
-    if args.origin not in origins or args.model not in b.models:
-        raise SeqcastError(f"fold {args.origin} {args.model}: not in backtest.origins / .models")
-
-    features = pd.read_parquet(args.features)
-    origin = origin_date(origins[args.origin], features, params.split, b.test_days)
-    table = backtest_fold(features, origin, b)
-    result = run_fold(table, args.model, params)
-    first = min(result.metrics_by_step)
-    blocks = {
-        split: {
-            "rows": int((table["split"] == split).sum()),
-            "start": table.index[table["split"] == split][0].strftime("%Y-%m-%d"),
-            "end": table.index[table["split"] == split][-1].strftime("%Y-%m-%d"),
-        }
-        for split in ("train", "val", "test")
-    }
-
-    with atomic.atomic_dir(args.out) as tmp:
-        out = Path(tmp)
-        atomic.write_json(out / "metrics.json", rounded(result.metrics_by_step[first]))
-        atomic.write_json(
-            out / "per_step.json", {k: rounded(v) for k, v in result.metrics_by_step.items()}
-        )
-        result.predictions.to_csv(
-            out / "predictions.csv", date_format="%Y-%m-%d", float_format="%.6f"
-        )
-        fold = {"origin": origin.isoformat(), "fold": args.origin, "scheme": b.scheme}
-        atomic.write_json(out / "fold.json", {**fold, **blocks})
-        atomic.write_json(out / "scaler.json", result.scaler.to_dict())
-        (out / "history.json").write_text(json.dumps(result.history.to_dict(), indent=2) + "\n")
-    m = result.metrics_by_step[first]
+    r = backtest(args.origin, args.model, pd.read_parquet(args.features), load_params())
+    with artifacts.output_dir(args.out) as out:
+        artifacts.write_fold(out, r.fold, r.predictions, r.metrics_by_step, r.prep, r.history)
+    train, test, m = r.fold["train"], r.fold["test"], r.metrics
     print(
-        f"backtest: {args.model} at {origin}: trained {blocks['train']['start']} .. "
-        f"{blocks['train']['end']}, tested {blocks['test']['start']} .. "
-        f"{blocks['test']['end']}: rmse {m['rmse']:.4g}, skill {m['skill_vs_naive']:.4g}"
+        f"backtest: {args.model} at {r.fold['origin']}: trained {train['start']} .. "
+        f"{train['end']}, tested {test['start']} .. {test['end']}: rmse {m['rmse']:.4g}, "
+        f"skill {m['skill_vs_naive']:.4g}"
     )
 
 

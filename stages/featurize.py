@@ -1,5 +1,4 @@
-"""Stage featurize: the target column with lags, rolling mean / std and returns (features.*),
-plus any extra input columns of other tickers or columns, aligned on the target's dates."""
+"""Stage featurize: the target with lags, rolling mean / std, returns and extra columns."""
 
 import argparse
 
@@ -19,13 +18,11 @@ def main() -> None:
     args = parser.parse_args()
     params = load_params()
     f = params.features
-
     raw = pd.read_parquet(args.prices)
     prices = ticker_rows(raw, params.data.ticker)
     table = make_features(prices, params.data.target, f.lags, f.rolling_windows, f.returns)
     joined = join_extra_columns(table, raw, f.extra_inputs, f.join)
     table = joined.table
-
     atomic.write_with(args.out, table.to_parquet)
     skipped = warmup_rows(f.lags, f.rolling_windows, f.returns)
     print(

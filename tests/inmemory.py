@@ -3,12 +3,12 @@
 import numpy as np
 import pandas as pd
 
-from seqcast.features import make_features
+from seqcast.features import FeatureSpec, make_features
 from seqcast.multistep import forecasts_by_step
-from seqcast.scaling import MinMaxScaler
+from seqcast.preprocessing import Preprocessing, fit_preprocessing
+from seqcast.scaling import AffineScaler, MinMaxScaler
 from seqcast.splitting import split_table
-from seqcast.transforms import encode_windows, fit_coder, window_prices
-from seqcast.windows import make_windows
+from seqcast.transforms import TargetCoder
 
 LENGTH = 6
 OMEGA = 0.5  # radians per day: an irrational period, so no two windows repeat
@@ -40,25 +40,29 @@ class Pipeline:
         scaled = values.copy()
         scaled[:] = self.scaler.transform(values.to_numpy())
         scaled["split"] = self.table["split"]
-        levels = self.table["close"]
-        fit_windows = make_windows(scaled, "close", length, 1, steps)
-        self.test = make_windows(scaled, "close", length, 1)["test"]
-        self.coder = fit_coder(
-            transform, self.scaler, 0, *window_prices(fit_windows["train"], levels)
+        spec = FeatureSpec(
+            "close", features["lags"], tuple(features["rolling_windows"]), features["returns"]
         )
-        self.train, self.val = (
-            encode_windows(fit_windows[split], self.coder, levels) for split in ("train", "val")
+        self.prep, windows = fit_preprocessing(
+            scaled,
+            self.table["close"],
+            self.scaler,
+            spec,
+            length=length,
+            horizon=1,
+            outputs=steps,
+            transform=transform,
         )
-        self.test = encode_windows(self.test, self.coder, levels)
+        self.coder = self.prep.coder
+        self.train, self.val, self.test = (windows[s] for s in ("train", "val", "test"))
 
     def forecasts(self, model, steps):
-        return forecasts_by_step(
-            model,
-            self.test,
-            self.table,
-            coder=self.coder,
-            scaler=self.scaler,
-            target="close",
-            horizon=1,
-            steps=steps,
-        )
+        return forecasts_by_step(model, self.test, self.table, self.prep, steps)
+
+
+def decoding(
+    coder: TargetCoder, target: str = "close", scaler: AffineScaler | None = None
+) -> Preprocessing:
+    """A bundle that only decodes with `coder` (no derived features): for tests of scoring."""
+    spec = FeatureSpec(target, 0, (), False)
+    return Preprocessing(spec, (target,), scaler or MinMaxScaler(), coder, length=1, horizon=1)

@@ -76,9 +76,11 @@ def test_each_fold_fits_its_scaler_on_its_own_training_rows_only(features):
     for name, fold in (("early", early), ("late", late)):
         result = run_fold(fold, "naive", PARAMS)
         train = fold.loc[fold["split"] == "train"].drop(columns="split").to_numpy()
-        np.testing.assert_array_equal(result.scaler.offset_, train.min(axis=0))
-        np.testing.assert_array_equal(result.scaler.scale_, train.max(axis=0) - train.min(axis=0))
-        scalers[name] = result.scaler
+        np.testing.assert_array_equal(result.prep.scaler.offset_, train.min(axis=0))
+        np.testing.assert_array_equal(
+            result.prep.scaler.scale_, train.max(axis=0) - train.min(axis=0)
+        )
+        scalers[name] = result.prep.scaler
     # The later fold learns from more days: its scaler differs from the earlier fold's.
     assert not np.array_equal(scalers["early"].scale_, scalers["late"].scale_)
 
@@ -89,7 +91,7 @@ def test_each_fold_fits_its_scaler_on_its_own_training_rows_only(features):
     changed.loc[later, columns] = changed.loc[later, columns] * 5 + 100
     linear = run_fold(early, "linear", PARAMS)
     again = run_fold(changed, "linear", PARAMS)
-    assert again.scaler.to_dict() == linear.scaler.to_dict()
+    assert again.prep.scaler.to_dict() == linear.prep.scaler.to_dict()
     np.testing.assert_array_equal(again.model.coef_, linear.model.coef_)
 
 

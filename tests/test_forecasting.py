@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
-from inmemory import LENGTH, Pipeline, sine
+from inmemory import Pipeline, sine
 
 from seqcast.errors import SeqcastError
 from seqcast.forecasting import (
@@ -53,7 +53,7 @@ def test_validation_rmse_is_in_price_units_on_the_validation_windows():
     val_targets = prices.loc[pipe.val.target_dates].to_numpy()
     val_origins = prices.loc[pipe.val.origin_dates].to_numpy()
     expected = np.sqrt(np.mean((val_targets - val_origins) ** 2))
-    assert validation_rmse(naive, pipe.val, pipe.table, pipe.coder, "close") == pytest.approx(
+    assert validation_rmse(naive, pipe.val, pipe.table, pipe.prep) == pytest.approx(
         expected, rel=1e-12
     )
 
@@ -65,16 +65,7 @@ def test_forecast_beyond_the_last_date_continues_a_linear_recurrence(steps):
     pipe = Pipeline(sine(200), steps=steps)
     model = LinearForecaster(alpha=1e-12)
     model.fit(pipe.train, pipe.val)
-    frame = forecast_beyond(
-        model,
-        pipe.table,
-        target="close",
-        coder=pipe.coder,
-        scaler=pipe.scaler,
-        columns=list(pipe.test.feature_names),
-        length=LENGTH,
-        days=12,
-    )
+    frame = forecast_beyond(model, pipe.table, pipe.prep, days=12)
     assert list(frame.columns) == ["step", "recursive_forecast"]
     assert frame["step"].tolist() == list(range(1, 13))
     assert frame.index[0] == pipe.table.index[-1] + pd.offsets.BDay(1)
@@ -86,14 +77,5 @@ def test_naive_forecast_beyond_the_last_date_is_flat():
     pipe = Pipeline(100 + np.cumsum(rng.normal(0, 1, 150)))
     naive = NaiveForecaster()
     naive.fit(pipe.train, pipe.val)
-    frame = forecast_beyond(
-        naive,
-        pipe.table,
-        target="close",
-        coder=pipe.coder,
-        scaler=pipe.scaler,
-        columns=list(pipe.test.feature_names),
-        length=LENGTH,
-        days=5,
-    )
+    frame = forecast_beyond(naive, pipe.table, pipe.prep, days=5)
     np.testing.assert_allclose(frame["recursive_forecast"], pipe.table["close"].iloc[-1], 1e-14)

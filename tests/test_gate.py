@@ -18,7 +18,7 @@ from repo_helpers import ROOT, TINY, clone_repo, commit, run, write_params
 
 from seqcast import gate, metrics
 from seqcast.errors import SeqcastError
-from seqcast.evaluation import rounded
+from seqcast.metrics import rounded
 from seqcast.params import PRIMARY_METRICS, GateParams, MetricRule, SkillFloor, parse_params
 
 LOWER = MetricRule(better="lower", rel_tol=0.01)
@@ -331,14 +331,18 @@ def test_every_primary_metric_has_a_loss_for_the_test():
     ("section", "message"),
     [
         (
-            {"primary": "mae", "metrics": {"rmse": {"better": "lower"}}},
-            "gate.primary = 'mae': no rule for it in gate.metrics (rmse); "
-            "add one (better, abs_tol, rel_tol)",
+            {"metrics": {"rmse": {"rel_tol": -1}}},
+            "gate.metrics.rmse.rel_tol = -1: Input should be greater than or equal to 0",
+        ),
+        # A metric outside seqcast.metrics.METRICS has no default to merge over.
+        (
+            {"metrics": {"hit_rate": {"abs_tol": 0.1}}},
+            "gate.metrics.hit_rate.better = None: Field required",
         ),
         (
             {"primary": "directional_accuracy"},
-            "gate.primary = 'directional_accuracy': the gate can judge only rmse, mae, mape, "
-            "mase, r2, skill_vs_naive as the primary metric",
+            "gate.primary = 'directional_accuracy': the gate can judge only mae, rmse, mape, "
+            "r2, mase, skill_vs_naive as the primary metric",
         ),
         ({"alpha": 1.5}, "gate.alpha = 1.5: Input should be less than 1"),
     ],
@@ -636,7 +640,7 @@ def test_a_model_that_leaves_models_enabled_is_reported(gated_repo):
 def test_changing_the_gate_section_reruns_no_stage(gated_repo):
     params = yaml.safe_load((gated_repo / "params.yaml").read_text())
     params["gate"]["skill"]["above"] = 0.5
-    params["gate"]["metrics"]["rmse"]["rel_tol"] = 0.2
+    params["gate"]["metrics"]["rmse"] = {"rel_tol": 0.2}
     params["gate"]["alpha"] = 0.01
     (gated_repo / "params.yaml").write_text(yaml.safe_dump(params))
     try:

@@ -172,7 +172,6 @@ def test_every_run_carries_the_lock_hashes_of_its_inputs(pipeline_repo, runs):
             f"data/models/{name}": md5(f"train@{name}", "outs", f"data/models/{name}"),
             "data/windows": md5("window", "outs", "data/windows"),
             "data/split/split.parquet": md5("split", "outs", "data/split/split.parquet"),
-            "data/scaled/scaler.json": md5("scale", "outs", "data/scaled/scaler.json"),
             "data/raw/prices.parquet": md5("download", "outs", "data/raw/prices.parquet"),
         }
         logged = {

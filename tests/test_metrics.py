@@ -5,10 +5,13 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from inmemory import decoding
 
 from seqcast import metrics
-from seqcast.evaluation import predict_test, rounded, score
+from seqcast.evaluation import score
+from seqcast.metrics import rounded
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
+from seqcast.multistep import predict_test
 from seqcast.scaling import scaler_from_dict
 from seqcast.transforms import TargetCoder, fit_coder
 from seqcast.windows import make_windows
@@ -143,7 +146,7 @@ def test_naive_model_evaluation_matches_hand_computed_numbers(table):
     windows = make_windows(table, "close", 2, 1)  # identity scaling: scaled table == table
     model = NaiveForecaster()
     model.fit(windows["train"], windows["val"])
-    predictions = predict_test(model, windows["test"], table, IDENTITY, target="close")
+    predictions = predict_test(model, windows["test"], table, decoding(IDENTITY))
 
     dates = table.index
     assert predictions.index.equals(pd.DatetimeIndex(dates[6:8], name="date"))
@@ -179,7 +182,7 @@ def test_predict_test_unscales_only_the_target_column(table):
     model.intercept_ = 3.0  # scaled 3.0 -> 3 * 2 + 10 = 16 in price units
 
     coder = fit_coder("level", scaler, 0, np.array([]), np.array([]))
-    predictions = predict_test(model, windows["test"], table, coder, "close")
+    predictions = predict_test(model, windows["test"], table, decoding(coder))
     assert predictions["actual"].tolist() == [16.0, 19.0]
     assert predictions["predicted"].tolist() == [16.0, 16.0]
     assert predictions["naive"].tolist() == [14.0, 16.0]
@@ -195,9 +198,31 @@ def test_predict_test_unscales_only_the_target_column(table):
 def test_naive_reference_is_the_value_at_the_origin_for_longer_horizons(table):
     windows = make_windows(table, "close", 2, 2)
     model = NaiveForecaster(target_index=0)
-    predictions = predict_test(model, windows["test"], table, IDENTITY, "close")
+    predictions = predict_test(model, windows["test"], table, decoding(IDENTITY))
     # Targets rows 6, 7; origins rows 4, 5.
     assert predictions["origin_date"].tolist() == list(table.index[4:6])
     assert predictions["naive"].tolist() == [15.0, 14.0]
     assert predictions["predicted"].tolist() == [15.0, 14.0]
     assert score(predictions, table, "close")["skill_vs_naive"] == 0.0
+
+
+def test_every_metric_of_the_table_is_reported_gated_and_computed():
+    from seqcast.params import GateParams
+    from seqcast.report import COLUMNS
+
+    computed = metrics.forecast_metrics(Y_TRUE, Y_PRED, np.array([1.5, 1.0, 3.0, 7.0]), 1.0)
+    assert list(computed) == list(metrics.METRICS)
+    assert set(metrics.METRICS) <= set(COLUMNS)
+    assert set(metrics.METRICS) == set(GateParams().metrics)
+
+
+def test_gate_rules_in_params_are_merged_over_the_table_defaults():
+    from seqcast.params import GateParams
+
+    rules = GateParams(metrics={"rmse": {"rel_tol": 0.05}}).metrics
+    assert (rules["rmse"].better, rules["rmse"].rel_tol) == ("lower", 0.05)
+    default = metrics.METRICS["directional_accuracy"]
+    assert (rules["directional_accuracy"].better, rules["directional_accuracy"].abs_tol) == (
+        default.better,
+        default.abs_tol,
+    )

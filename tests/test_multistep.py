@@ -6,16 +6,10 @@ from building import build
 from inmemory import FEATURES, LENGTH, Pipeline, prices_frame, sine
 
 from seqcast.errors import SeqcastError
-from seqcast.evaluation import predict_test
-from seqcast.features import make_features, warmup_rows
+from seqcast.features import FeatureSpec, make_features, warmup_rows
 from seqcast.models import load_model
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
-from seqcast.multistep import (
-    feature_windows,
-    forecasts_by_step,
-    history_needed,
-    recursive_forecast,
-)
+from seqcast.multistep import forecasts_by_step, predict_test, recursive_forecast
 from seqcast.params import parse_params
 
 
@@ -27,11 +21,13 @@ def test_rebuilt_features_equal_the_feature_table():
     )
     columns = list(table.columns)
     skip = warmup_rows(3, [4, 7], True)
-    assert history_needed(columns, "close") == skip == 6
+    spec = FeatureSpec("close", 3, (4, 7), True)
+    assert list(spec.kinds()) == columns
+    assert spec.history_needed(columns) == skip == 6
     # Windows ending on raw days 30 and 79, rebuilt from the prices alone.
     ends = np.array([30, 79])
     history = np.stack([close[end - LENGTH - skip + 1 : end + 1] for end in ends])
-    rebuilt = feature_windows(history, columns, "close", LENGTH)
+    rebuilt = spec.rebuild(history, columns, LENGTH)
     for window, end in zip(rebuilt, ends, strict=True):
         expected = table.iloc[end - skip - LENGTH + 1 : end - skip + 1].to_numpy()
         np.testing.assert_allclose(window, expected, rtol=1e-12, atol=1e-12)
@@ -39,12 +35,12 @@ def test_rebuilt_features_equal_the_feature_table():
 
 def test_a_feature_that_is_not_a_function_of_the_target_cannot_be_rebuilt():
     with pytest.raises(SeqcastError, match=r"feature column 'volume_lag_1' is not a function of"):
-        feature_windows(np.ones((1, 20)), ["close", "volume_lag_1"], "close", 5)
+        FeatureSpec("close", 1, (), False).rebuild(np.ones((1, 20)), ["close", "volume_lag_1"], 5)
 
 
 def test_too_short_a_history_is_a_clear_error():
     with pytest.raises(SeqcastError, match="needs 8 days of prices before the forecast origin"):
-        feature_windows(np.ones((2, 7)), ["close", "close_lag_3"], "close", 5)
+        FeatureSpec("close", 3, (), False).rebuild(np.ones((2, 7)), ["close", "close_lag_3"], 5)
 
 
 @pytest.mark.parametrize("transform", ["level", "difference", "log_return"])
@@ -94,7 +90,7 @@ def test_step_one_of_a_recursive_forecast_is_the_one_step_forecast_to_the_digit(
     model = LinearForecaster(alpha=0.1)
     model.fit(pipe.train, pipe.val)
     multi = pipe.forecasts(model, steps=4)
-    single = predict_test(model, pipe.test, pipe.table, pipe.coder, "close")
+    single = predict_test(model, pipe.test, pipe.table, pipe.prep)
     first = multi[multi["step"] == 1]
     assert first.index.equals(single.index)
     assert first["predicted"].to_numpy().tobytes() == single["predicted"].to_numpy().tobytes()
@@ -137,16 +133,7 @@ def test_forecasts_do_not_read_prices_after_their_origin():
     changed_close[raw_row + 1 :] *= 3.0
     changed = Pipeline(changed_close, transform="difference")
     # The same model, scaler and coder: only the prices after the first origin differ.
-    after = forecasts_by_step(
-        model,
-        changed.test,
-        changed.table,
-        coder=pipe.coder,
-        scaler=pipe.scaler,
-        target="close",
-        horizon=1,
-        steps=5,
-    )
+    after = forecasts_by_step(model, changed.test, changed.table, pipe.prep, steps=5)
     mine = before["origin_date"] == first_origin
     assert (
         before.loc[mine, "predicted"].to_numpy().tobytes()
@@ -177,16 +164,7 @@ def test_direct_linear_model_predicts_every_step_of_a_linear_recurrence(transfor
     np.testing.assert_allclose(frame["predicted"], frame["actual"], atol=1e-6)
     # Ten days from a five-output model: two blocks, the second from the first's output.
     history = np.stack([sine(200)[60 - 30 : 61]])  # origin: raw day 60
-    ten = recursive_forecast(
-        model,
-        history,
-        10,
-        coder=pipe.coder,
-        scaler=pipe.scaler,
-        columns=list(pipe.test.feature_names),
-        target="close",
-        length=LENGTH,
-    )
+    ten = recursive_forecast(model, pipe.prep, history, 10)
     np.testing.assert_allclose(ten[0], sine(71)[61:], atol=1e-6)
 
 

@@ -114,3 +114,10 @@ def test_the_walk_finds_lazy_and_relative_imports(tmp_path):
     assert "src/seqcast/sources/yfinance_source.py" in names
     assert "src/seqcast/params.py" in names
     assert "src/seqcast/__init__.py" in names
+
+
+@pytest.mark.parametrize("script", sorted((ROOT / "stages").glob("*.py")), ids=lambda p: p.name)
+def test_every_stage_script_is_thin(script):
+    """A stage reads its arguments, calls the library and writes through seqcast.artifacts."""
+    lines = len(script.read_text().splitlines())
+    assert lines <= 40, f"{script.name} has {lines} lines; move its logic into src/seqcast"

@@ -5,10 +5,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from inmemory import decoding
 
 from seqcast.errors import SeqcastError
-from seqcast.evaluation import predict_test
 from seqcast.models.baselines import NaiveForecaster
+from seqcast.multistep import predict_test
 from seqcast.scaling import MinMaxScaler
 from seqcast.splitting import split_labels
 from seqcast.transforms import TargetCoder, encode_windows, fit_coder, window_prices
@@ -142,5 +143,5 @@ def test_naive_under_a_change_transform_still_forecasts_the_origin_price(transfo
     naive = NaiveForecaster()
     naive.fit(encoded["train"], encoded["val"])
     np.testing.assert_array_equal(naive.predict(encoded["test"].x), 0.0)  # no change
-    predictions = predict_test(naive, encoded["test"], table, coder, "close")
+    predictions = predict_test(naive, encoded["test"], table, decoding(coder))
     np.testing.assert_array_equal(predictions["predicted"], predictions["naive"])

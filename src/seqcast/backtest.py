@@ -5,44 +5,65 @@ from scratch and scores it exactly as the main evaluation does; nothing learnt i
 reaches another.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import pandas as pd
 
+from seqcast.errors import SeqcastError
 from seqcast.evaluation import score_by_step
+from seqcast.folds import backtest_fold, origin_date
 from seqcast.models import Forecaster, History, build_model
 from seqcast.multistep import forecasts_by_step
 from seqcast.params import Params
-from seqcast.scaling import AffineScaler, scale_split_table
-from seqcast.transforms import pipeline_windows
+from seqcast.preprocessing import Preprocessing, pipeline_preprocessing
+from seqcast.scaling import scale_split_table
+from seqcast.splitting import SPLITS
 
 
-@dataclass
+@dataclass(frozen=True)
 class FoldResult:
     predictions: pd.DataFrame  # one row per (origin, step), as forecasts_by_step gives
     metrics_by_step: dict[int, dict[str, float]]
-    scaler: AffineScaler
+    prep: Preprocessing  # the fold's own scaler and coder
     model: Forecaster
     history: History
+    fold: dict[str, Any]  # fold.json: each block's rows and dates (and the origin, by backtest)
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The headline: the first step's metrics."""
+        return self.metrics_by_step[min(self.metrics_by_step)]
 
 
 def run_fold(table: pd.DataFrame, model_name: str, params: Params) -> FoldResult:
     """Scale, window, train and score one model on one fold (a table from fold_table)."""
     target = params.data.target
     scaled, scaler = scale_split_table(table, params.scale.method)
-    windows, coder = pipeline_windows(scaled, table[target], scaler, params)
+    prep, windows = pipeline_preprocessing(scaled, table[target], scaler, params)
     model = build_model(model_name, params.model_params(model_name), params.train_for(model_name))
     history = model.fit(windows["train"], windows["val"])
-    predictions = forecasts_by_step(
-        model,
-        windows["test"],
-        table,
-        coder=coder,
-        scaler=scaler,
-        target=target,
-        horizon=params.window.horizon,
-        steps=params.multistep.steps,
-    )
+    predictions = forecasts_by_step(model, windows["test"], table, prep, params.multistep.steps)
+    blocks = {
+        split: {
+            "rows": int((table["split"] == split).sum()),
+            "start": table.index[table["split"] == split][0].strftime("%Y-%m-%d"),
+            "end": table.index[table["split"] == split][-1].strftime("%Y-%m-%d"),
+        }
+        for split in SPLITS
+    }
     return FoldResult(
-        predictions, score_by_step(predictions, table, target), scaler, model, history
+        predictions, score_by_step(predictions, table, target), prep, model, history, blocks
     )
+
+
+def backtest(origin: str, model_name: str, features: pd.DataFrame, params: Params) -> FoldResult:
+    """The fold of backtest.origins named `origin` (a number or date as written there)."""
+    b = params.backtest
+    origins = {str(o): o for o in b.origins}
+    if origin not in origins or model_name not in b.models:
+        raise SeqcastError(f"fold {origin} {model_name}: not in backtest.origins / .models")
+    day = origin_date(origins[origin], features, params.split, b.test_days)
+    result = run_fold(backtest_fold(features, day, b), model_name, params)
+    described = {"origin": day.isoformat(), "fold": origin, "scheme": b.scheme, **result.fold}
+    return replace(result, fold=described)

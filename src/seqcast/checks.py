@@ -18,9 +18,9 @@ from seqcast.errors import SeqcastError
 from seqcast.features import make_features
 from seqcast.folds import backtest_fold, origin_date
 from seqcast.params import Params
+from seqcast.preprocessing import pipeline_preprocessing
 from seqcast.scaling import scale_split_table
 from seqcast.splitting import split_table
-from seqcast.transforms import pipeline_windows
 
 
 def check_data(params: Params, raw: pd.DataFrame) -> dict[str, Any]:
@@ -39,7 +39,7 @@ def check_data(params: Params, raw: pd.DataFrame) -> dict[str, Any]:
     s = params.split
     labelled = split_table(table, s.train, s.val, s.gap)
     scaled, scaler = scale_split_table(labelled, params.scale.method)
-    pipeline_windows(scaled, labelled[target], scaler, params)
+    pipeline_preprocessing(scaled, labelled[target], scaler, params)
     b = params.backtest
     for origin in b.origins:
         day = origin_date(origin, table, s, b.test_days)

@@ -1,33 +1,14 @@
 """Score a model on the test windows in original units, against the naive forecast."""
 
+from dataclasses import dataclass
+
 import pandas as pd
 
 from seqcast.metrics import forecast_metrics, naive_scale
 from seqcast.models import Forecaster
-from seqcast.transforms import TargetCoder
+from seqcast.multistep import forecasts_by_step
+from seqcast.preprocessing import Preprocessing
 from seqcast.windows import Windows
-
-
-def predict_test(
-    model: Forecaster, test: Windows, table: pd.DataFrame, coder: TargetCoder, target: str
-) -> pd.DataFrame:
-    """Dated predictions in original units, beside the actual value and the naive forecast.
-
-    `table` is the unscaled feature table with its split column: actual and naive values
-    come from it directly, so they are exact, and only the model's output is decoded
-    (unscaled, and for a change transform added to the origin's price).
-    """
-    naive = table.loc[test.origin_dates, target].to_numpy()
-    predicted = coder.decode(model.predict(test.x), naive)
-    return pd.DataFrame(
-        {
-            "origin_date": pd.DatetimeIndex(test.origin_dates),
-            "actual": table.loc[test.target_dates, target].to_numpy(),
-            "predicted": predicted,
-            "naive": naive,
-        },
-        index=pd.DatetimeIndex(test.target_dates, name="date"),
-    )
 
 
 def score(predictions: pd.DataFrame, table: pd.DataFrame, target: str) -> dict[str, float]:
@@ -50,11 +31,6 @@ def score_by_step(
     }
 
 
-def rounded(metrics: dict[str, float], digits: int = 6) -> dict[str, float]:
-    """Metrics to `digits` significant digits: what reports show and CI compares."""
-    return {key: float(f"{value:.{digits}g}") for key, value in metrics.items()}
-
-
 def mean_and_spread(runs: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
     """Mean and spread (sample standard deviation; 0 for one run) of each metric over runs
     such as walk-forward folds or training seeds."""
@@ -66,3 +42,44 @@ def mean_and_spread(runs: dict[str, dict[str, float]]) -> dict[str, dict[str, fl
     same = frame.nunique() == 1
     mean[same], spread[same] = frame.iloc[0][same], 0.0
     return {"mean": mean.to_dict(), "std": spread.to_dict()}
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """A model on the test split: its forecasts of every step, their metrics, and the first
+    step's metrics of the same model trained with each seed."""
+
+    predictions: pd.DataFrame  # one row per (origin, step), as forecasts_by_step gives
+    by_step: dict[int, dict[str, float]]
+    seeds: dict[str, dict[str, float]]  # the pipeline's own seed first
+
+    @property
+    def metrics(self) -> dict[str, float]:
+        """The headline: the first step's metrics, over every test origin."""
+        return self.by_step[min(self.by_step)]
+
+    @property
+    def first_step(self) -> pd.DataFrame:
+        return self.predictions[self.predictions["step"] == min(self.by_step)]
+
+
+def evaluate(
+    model: Forecaster,
+    seeded: dict[str, Forecaster],
+    seed: int,
+    test: Windows,
+    table: pd.DataFrame,
+    prep: Preprocessing,
+    steps: int,
+) -> Evaluation:
+    """Score `model` (trained with `seed`) and its copies trained with the `seeded` seeds on
+    the test windows; `table` is the unscaled feature table with its split column."""
+    predictions = forecasts_by_step(model, test, table, prep, steps)
+    by_step = score_by_step(predictions, table, prep.target)
+    seeds = {str(seed): by_step[min(by_step)]}
+    for name, other in seeded.items():
+        scored = score_by_step(
+            forecasts_by_step(other, test, table, prep, steps), table, prep.target
+        )
+        seeds[name] = scored[min(by_step)]
+    return Evaluation(predictions, by_step, seeds)

@@ -4,13 +4,24 @@ Row t holds only values observed at or before date t, so a model that reads rows
 t and predicts t + horizon never sees the future. The first rows, where a lag or a
 rolling window would reach before the start of the series, are trimmed: how many is
 `warmup_rows`, a pure function of the parameters.
+
+`FeatureSpec` owns the feature names: it names each derived column, computes the table,
+and rebuilds any column from a price history alone, which is what a recursive forecast
+needs once its history ends in predictions.
 """
 
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
 import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
 
 from seqcast.errors import SeqcastError
 
 RETURN_SUFFIX = "_return_1"
+# The kinds of derived column.
+_LEVEL, _LAG, _MEAN, _STD, _RETURN = "level", "lag", "rolling_mean", "rolling_std", "return"
 
 
 def is_return_column(name: str) -> bool:
@@ -20,6 +31,101 @@ def is_return_column(name: str) -> bool:
 
 def warmup_rows(lags: int, rolling_windows: list[int], returns: bool) -> int:
     return max([lags, int(returns), *(w - 1 for w in rolling_windows)])
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """The derived feature columns of one target series (features.*), by name and kind."""
+
+    target: str
+    lags: int
+    rolling_windows: tuple[int, ...]
+    returns: bool
+
+    def kinds(self) -> dict[str, tuple[str, int]]:
+        """Each derived column, in table order: its name -> (kind, size)."""
+        kinds = {self.target: (_LEVEL, 0)}
+        kinds.update({f"{self.target}_lag_{k}": (_LAG, k) for k in range(1, self.lags + 1)})
+        for window in self.rolling_windows:
+            kinds[f"{self.target}_rolling_mean_{window}"] = (_MEAN, window)
+            kinds[f"{self.target}_rolling_std_{window}"] = (_STD, window)
+        if self.returns:
+            kinds[f"{self.target}{RETURN_SUFFIX}"] = (_RETURN, 1)
+        return kinds
+
+    @property
+    def warmup_rows(self) -> int:
+        return warmup_rows(self.lags, list(self.rolling_windows), self.returns)
+
+    def make(self, prices: pd.DataFrame) -> pd.DataFrame:
+        """Date-indexed table whose first column is the target, followed by derived features."""
+        return make_features(
+            prices, self.target, self.lags, list(self.rolling_windows), self.returns
+        )
+
+    def _kind(self, name: str) -> tuple[str, int]:
+        kind = self.kinds().get(name)
+        if kind is None:
+            raise SeqcastError(
+                f"feature column {name!r} is not a function of the {self.target!r} series "
+                "alone, so a recursive forecast cannot rebuild it from predicted prices"
+            )
+        return kind
+
+    def history_needed(self, columns: list[str]) -> int:
+        """Past prices a row of `columns` reads besides its own day's (the feature warm-up)."""
+        needs = {_LEVEL: 0, _LAG: 0, _MEAN: -1, _STD: -1, _RETURN: 0}
+        return max(size + needs[kind] for kind, size in map(self._kind, columns))
+
+    def rebuild(self, levels: np.ndarray, columns: list[str], length: int) -> np.ndarray:
+        """Unscaled `columns` of the last `length` days of each price history.
+
+        levels: (n, m) prices, oldest first, with m >= length + history_needed(columns).
+        Returns (n, length, len(columns)), the same values as the feature table's rows.
+        """
+        levels = np.asarray(levels, dtype="float64")
+        n, m = levels.shape
+        needed = length + self.history_needed(columns)
+        if m < needed:
+            raise SeqcastError(
+                f"a window of {length} days with these features needs {needed} days of "
+                f"prices before the forecast origin; only {m} are available"
+            )
+        start = m - length  # first row of the window
+        out = np.empty((n, length, len(columns)))
+        for j, name in enumerate(columns):
+            kind, size = self._kind(name)
+            if kind == _LEVEL:
+                out[:, :, j] = levels[:, start:]
+            elif kind == _LAG:
+                out[:, :, j] = levels[:, start - size : m - size]
+            elif kind == _RETURN:
+                out[:, :, j] = levels[:, start:] / levels[:, start - 1 : m - 1] - 1
+            else:
+                rolling = sliding_window_view(levels[:, start - size + 1 :], size, axis=1)
+                # (n, length, size): the `size` days ending on each row of the window
+                if kind == _MEAN:
+                    out[:, :, j] = rolling.mean(axis=-1)
+                else:
+                    out[:, :, j] = rolling.std(axis=-1, ddof=1)  # pandas' rolling std
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "lags": self.lags,
+            "rolling_windows": list(self.rolling_windows),
+            "returns": self.returns,
+        }
+
+    @classmethod
+    def from_dict(cls, state: dict[str, Any]) -> "FeatureSpec":
+        return cls(
+            target=str(state["target"]),
+            lags=int(state["lags"]),
+            rolling_windows=tuple(int(w) for w in state["rolling_windows"]),
+            returns=bool(state["returns"]),
+        )
 
 
 def make_features(
@@ -39,17 +145,16 @@ def make_features(
             f"features.returns = true: the one-day percentage change needs a positive {target}, "
             f"but it is <= 0 on {len(bad)} dates ({shown}); set features.returns: false"
         )
-    columns = {target: series}
-    for lag in range(1, lags + 1):
-        columns[f"{target}_lag_{lag}"] = series.shift(lag)
-    for window in rolling_windows:
-        rolling = series.rolling(window)
-        columns[f"{target}_rolling_mean_{window}"] = rolling.mean()
-        columns[f"{target}_rolling_std_{window}"] = rolling.std()
-    if returns:
-        columns[f"{target}{RETURN_SUFFIX}"] = series.pct_change(fill_method=None)
-    table = pd.DataFrame(columns)
-    skip = warmup_rows(lags, rolling_windows, returns)
+    spec = FeatureSpec(target, lags, tuple(rolling_windows), returns)
+    compute = {
+        _LEVEL: lambda size: series,
+        _LAG: series.shift,
+        _MEAN: lambda size: series.rolling(size).mean(),
+        _STD: lambda size: series.rolling(size).std(),
+        _RETURN: lambda size: series.pct_change(fill_method=None),
+    }
+    table = pd.DataFrame({name: compute[kind](size) for name, (kind, size) in spec.kinds().items()})
+    skip = spec.warmup_rows
     if len(table) <= skip:
         raise SeqcastError(
             f"the series has {len(table)} rows, fewer than the {skip + 1} that features.lags / "

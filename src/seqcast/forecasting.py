@@ -6,27 +6,30 @@ day's input window holds the days before it, predicted ones included, so errors 
 with the distance from the last observed price.
 """
 
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
+from seqcast import plots
 from seqcast.errors import SeqcastError
-from seqcast.metrics import rmse
+from seqcast.metrics import rmse, rounded
 from seqcast.models import Forecaster
-from seqcast.multistep import history_needed, recursive_forecast
-from seqcast.scaling import AffineScaler
-from seqcast.transforms import TargetCoder
+from seqcast.multistep import recursive_forecast
+from seqcast.preprocessing import Preprocessing
 from seqcast.windows import Windows
 
 
 def validation_rmse(
-    model: Forecaster, val: Windows, table: pd.DataFrame, coder: TargetCoder, target: str
+    model: Forecaster, val: Windows, table: pd.DataFrame, prep: Preprocessing
 ) -> float:
     """RMSE in price units of the model's next-day forecasts on the validation windows."""
-    origin = table.loc[pd.DatetimeIndex(val.origin_dates), target].to_numpy()
-    predicted = coder.decode(model.predict(val.x), origin)
+    predicted = prep.predict_prices(model, val, table[prep.target])
     target_dates = val.target_dates if val.target_dates.ndim == 1 else val.target_dates[:, 0]
     predicted = predicted if predicted.ndim == 1 else predicted[:, 0]
-    actual = table.loc[pd.DatetimeIndex(target_dates), target].to_numpy()
+    actual = table.loc[pd.DatetimeIndex(target_dates), prep.target].to_numpy()
     return rmse(actual, predicted)
 
 
@@ -45,32 +48,66 @@ def future_business_days(last: pd.Timestamp, days: int) -> pd.DatetimeIndex:
 
 
 def forecast_beyond(
-    model: Forecaster,
-    table: pd.DataFrame,
-    *,
-    target: str,
-    coder: TargetCoder,
-    scaler: AffineScaler,
-    columns: list[str],
-    length: int,
-    days: int,
+    model: Forecaster, table: pd.DataFrame, prep: Preprocessing, days: int
 ) -> pd.DataFrame:
     """A recursive forecast of `days` business days after the table's last date."""
-    prices = table[target].to_numpy(dtype="float64")
-    context = length + history_needed(columns, target)
+    prices = table[prep.target].to_numpy(dtype="float64")
+    context = prep.context
     if len(prices) < context:
         raise SeqcastError(f"the series has {len(prices)} days; a forecast needs {context}")
-    predicted = recursive_forecast(
-        model,
-        prices[None, -context:],  # (1, context)
-        days,
-        coder=coder,
-        scaler=scaler,
-        columns=columns,
-        target=target,
-        length=length,
-    )[0]
+    predicted = recursive_forecast(model, prep, prices[None, -context:], days)[0]  # (1, context)
     return pd.DataFrame(
         {"step": np.arange(1, days + 1), "recursive_forecast": predicted},
         index=future_business_days(table.index[-1], days),
     )
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The forecast stage's result: the dated forecast, and what made it."""
+
+    frame: pd.DataFrame  # date -> step, recursive_forecast
+    summary: dict[str, Any]  # forecast.json
+    how: str  # how the model was chosen, in words
+    observed: pd.Series  # the observed prices a figure shows before the forecast
+    title: str  # the figure's
+
+    def figure(self, path: Path) -> None:
+        """The forecast after the last observed prices."""
+        values = self.frame["recursive_forecast"]
+        plots.future_forecast_figure(self.observed, values, self.summary["model"], self.title, path)
+
+
+def forecast_future(
+    models: dict[str, Forecaster],
+    val: Windows,
+    table: pd.DataFrame,
+    prep: Preprocessing,
+    choice: str,
+    days: int,
+    ticker: str,
+) -> Forecast:
+    """Choose among `models` (forecast.model: a name or "best" on validation) and forecast
+    `days` business days past the table's last date."""
+    scores = {name: validation_rmse(m, val, table, prep) for name, m in models.items()}
+    name = choose_model(choice, scores)
+    train_dates = table.index[table["split"] == "train"]
+    summary = {
+        "method": "recursive",
+        "model": name,
+        "chosen_by": "lowest validation RMSE" if choice == "best" else "params",
+        "validation_rmse": rounded(scores),
+        "last_observed_date": table.index[-1].strftime("%Y-%m-%d"),
+        "last_observed_price": float(table[prep.target].iloc[-1]),
+        "days": days,
+        "trained_on": [d.strftime("%Y-%m-%d") for d in train_dates[[0, -1]]],
+        "target_transform": prep.coder.transform,
+    }
+    how = "best on validation" if choice == "best" else "chosen in params"
+    title = (
+        f"{ticker} {prep.target}: recursive forecast of {days} business days after "
+        f"{summary['last_observed_date']} by {name} ({how})"
+    )
+    frame = forecast_beyond(models[name], table, prep, days)
+    observed = table[prep.target].iloc[-plots.HISTORY_DAYS :]
+    return Forecast(frame, summary, how, observed, title)

@@ -40,7 +40,7 @@ import io
 import json
 import math
 import subprocess
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,16 +50,17 @@ import pandas as pd
 import yaml
 
 from seqcast import atomic, sandbox, significance
+from seqcast.artifacts import METRICS as METRICS_FILE
+from seqcast.artifacts import PREDICTIONS, SEEDS
 from seqcast.errors import SeqcastError
+from seqcast.metrics import METRICS, Loss
 from seqcast.params import GateParams, MetricRule, SkillFloor, load_params, parse_params
 
 SKILL = "skill_vs_naive"
-PREDICTIONS = "predictions.csv"
-SEEDS = "seeds.json"
 PREDICTION_COLUMNS = ("model", "date", "actual", "predicted")
 # Unbounded error metrics: a change in percent of the committed value means something.
 # The bounded ones (r2, skill, directional accuracy) sit near 0 or 1, where it does not.
-ERROR_METRICS = frozenset({"mae", "rmse", "mape", "mase"})
+ERROR_METRICS = frozenset(name for name, metric in METRICS.items() if metric.unbounded)
 NEAR_ZERO = 1e-9  # a committed value this small has no meaningful percent change
 
 SAME = "same"  # bit for bit
@@ -87,24 +88,9 @@ SECONDARY_VERDICTS = {
 }
 
 
-def _absolute_errors(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    return np.abs(np.asarray(actual, dtype="float64") - np.asarray(predicted, dtype="float64"))
-
-
-def _absolute_percentage_errors(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    return 100 * _absolute_errors(actual, predicted) / np.abs(np.asarray(actual, dtype="float64"))
-
-
-# On fixed targets each primary metric is a monotone function of the mean of one loss per
-# target (r2 and skill of the mean squared error, mase of the mean absolute error): the DM
-# test compares that loss.
-LOSSES: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
-    "rmse": significance.squared_errors,
-    "r2": significance.squared_errors,
-    "skill_vs_naive": significance.squared_errors,
-    "mae": _absolute_errors,
-    "mase": _absolute_errors,
-    "mape": _absolute_percentage_errors,
+# The per-target loss that each primary metric's Diebold-Mariano test compares.
+LOSSES: dict[str, Loss] = {
+    name: metric.loss for name, metric in METRICS.items() if metric.loss is not None
 }
 
 
@@ -253,7 +239,8 @@ def compare(
 ) -> list[Row]:
     """Rows by model (committed models first, in their order): the primary, then the rest."""
     named = {name for metrics in (*before.values(), *after.values()) for name in metrics}
-    unknown = sorted(set(gate.metrics) - named)
+    # The table's own metrics have default rules whether or not these files report them.
+    unknown = sorted(set(gate.metrics) - named - set(METRICS))
     if unknown:
         raise SeqcastError(
             f"gate.metrics.{unknown[0]}: no model reports a metric of that name; "
@@ -305,7 +292,7 @@ def diebold_mariano_p(
     model: str,
     fresh: pd.DataFrame,
     committed: pd.DataFrame,
-    loss: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    loss: Loss,
     horizon: int,
 ) -> tuple[float | None, str]:
     """One-sided DM p-value of "the fresh forecasts of `model` are worse than the committed
@@ -340,7 +327,7 @@ def noise_by_model(
     fresh: pd.DataFrame | str,
     committed: pd.DataFrame | str,
     spreads: dict[str, tuple[int, float]],
-    loss: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    loss: Loss,
     horizon: int,
 ) -> dict[str, Noise]:
     """The noise evidence of each model; a predictions argument that is a string says why
@@ -527,7 +514,7 @@ def produce_with_profile(root: Path, merged: dict[str, Any], metrics: Path) -> N
             else None
             for name in (PREDICTIONS, SEEDS)
         }
-        fresh[metrics] = (reports / "metrics.json").read_text()
+        fresh[metrics] = (reports / METRICS_FILE).read_text()
     for path, text in fresh.items():
         if text is None:  # a stale file from an earlier run must not pass for a fresh one
             path.unlink(missing_ok=True)

@@ -25,6 +25,7 @@ from pydantic import (
 
 from seqcast.config import Fraction, PositiveInt, Section, choices, is_iso_date
 from seqcast.errors import SeqcastError
+from seqcast.metrics import METRICS
 from seqcast.models.registry import model_class, model_names
 from seqcast.models.train_config import TrainConfig, with_overrides
 from seqcast.sources import source, source_names
@@ -236,11 +237,6 @@ ModelsParams = create_model(
     **_blocks(ModelsSection, {name: model_class(name).Config for name in model_names()}),
 )
 
-# Until evaluate and compare check capabilities: the models trained by epochs (train.*
-# applies, loss curves) and those with a torch module.
-NETWORK_MODELS = tuple(n for n in model_names() if model_class(n).trained_by_epochs)
-RECURRENT_MODELS = tuple(n for n in model_names() if model_class(n).torch_module)
-
 
 class TrackingParams(Section):
     experiment: Annotated[str, Field(min_length=1, pattern=r"\S")] = "seqcast"
@@ -269,21 +265,27 @@ class SkillFloor(Section):
 
 
 def _default_rules() -> dict[str, MetricRule]:
-    lower = MetricRule(better="lower", rel_tol=0.01)
+    """The default rule of every metric, from its row in seqcast.metrics.METRICS."""
     return {
-        "mae": lower,
-        "rmse": lower,
-        "mape": lower,
-        "mase": lower,
-        "r2": MetricRule(better="higher", abs_tol=0.005),
-        "skill_vs_naive": MetricRule(better="higher", abs_tol=0.01),
+        name: MetricRule(better=m.better, abs_tol=m.abs_tol, rel_tol=m.rel_tol)
+        for name, m in METRICS.items()
     }
 
 
-# Metrics the gate can judge as primary: each has a loss per test target (squared, absolute
-# or absolute percentage error) that its Diebold-Mariano test compares. Directional
-# accuracy has none here: its loss needs the forecast origins, which predictions.csv lacks.
-PRIMARY_METRICS = ("rmse", "mae", "mape", "mase", "r2", "skill_vs_naive")
+def _over_default_rules(value: Any) -> Any:
+    """gate.metrics merged over the defaults: a rule given replaces the fields it names."""
+    if not isinstance(value, dict):
+        return value  # pydantic names the key and the expected type
+    rules: dict[str, Any] = {name: rule.model_dump() for name, rule in _default_rules().items()}
+    for name, rule in value.items():
+        default = rules.get(name)
+        rules[name] = {**default, **rule} if isinstance(rule, dict) and default else rule
+    return rules
+
+
+# Metrics the gate can judge as primary: those with a loss per test target that the
+# Diebold-Mariano test compares (seqcast.metrics.METRICS).
+PRIMARY_METRICS = tuple(name for name, m in METRICS.items() if m.loss is not None)
 
 
 class GateParams(Section):
@@ -298,7 +300,9 @@ class GateParams(Section):
     primary: str = "rmse"
     alpha: Annotated[float, Field(gt=0, lt=1)] = 0.05
     seed_spread: Annotated[float, Field(ge=0)] = 2.0
-    metrics: dict[str, MetricRule] = Field(default_factory=_default_rules)
+    metrics: Annotated[dict[str, MetricRule], BeforeValidator(_over_default_rules)] = Field(
+        default_factory=_default_rules
+    )
     skill: SkillFloor = SkillFloor()
 
     @model_validator(mode="after")
@@ -307,11 +311,6 @@ class GateParams(Section):
             raise ValueError(
                 f"gate.primary = {self.primary!r}: the gate can judge only "
                 f"{', '.join(PRIMARY_METRICS)} as the primary metric"
-            )
-        if self.primary not in self.metrics:
-            raise ValueError(
-                f"gate.primary = {self.primary!r}: no rule for it in gate.metrics "
-                f"({', '.join(self.metrics) or 'empty'}); add one (better, abs_tol, rel_tol)"
             )
         return self
 

@@ -15,6 +15,12 @@ from seqcast import atomic
 
 # No timestamp or version in the file, so that identical inputs give identical bytes.
 PNG_METADATA = {"Software": None}
+HISTORY_DAYS = 120  # observed days a forecast figure shows before its first forecast
+
+
+def history_before(prices: pd.Series, first: pd.Timestamp) -> pd.Series:
+    """The last HISTORY_DAYS observed prices before `first`."""
+    return prices.loc[prices.index < first].iloc[-HISTORY_DAYS:]
 
 
 def _save(fig: plt.Figure, path: str | Path) -> None:

@@ -6,16 +6,13 @@ from typing import Any
 
 import pandas as pd
 
+from seqcast.metrics import METRICS, RANKING_METRIC
 from seqcast.significance import holm_adjust
 
+# The ranking metric first, then the others of the metric table, then the test against naive.
 COLUMNS = {
-    "rmse": "RMSE",
-    "mae": "MAE",
-    "mape": "MAPE %",
-    "r2": "R²",
-    "mase": "MASE",
-    "skill_vs_naive": "skill vs naive",
-    "directional_accuracy": "dir. acc.",
+    RANKING_METRIC: METRICS[RANKING_METRIC].label,
+    **{name: m.label for name, m in METRICS.items() if name != RANKING_METRIC},
     "dm_statistic": "DM",
     "dm_p_better": "p (better than naive)",
     "dm_p_better_holm": "p (Holm)",
@@ -77,7 +74,7 @@ def leaderboard(metrics: dict[str, dict[str, float]]) -> pd.DataFrame:
         [key for key in COLUMNS if key != "dm_p_better_holm"]
     ]
     table["dm_p_better_holm"], table["dm_p_worse_holm"] = holm_against_naive(table["dm_p_better"])
-    return table.sort_values("rmse", kind="stable")
+    return table.sort_values(RANKING_METRIC, kind="stable")
 
 
 def tested_count(table: pd.DataFrame) -> int:

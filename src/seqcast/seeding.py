@@ -1,7 +1,8 @@
 """Train one model with several seeds, so that a difference between models can be told
 from the luck of the initial weights and of the batch order."""
 
-from seqcast.models import Forecaster, History, build_model
+from seqcast.errors import SeqcastError
+from seqcast.models import Forecaster, History, build_model, model_class
 from seqcast.params import Params
 from seqcast.windows import Windows
 
@@ -11,6 +12,11 @@ def fit_seeds(
 ) -> dict[int, tuple[Forecaster, History]]:
     """The model fit once per seed of params.seed_list(): train.seed first, then train.seed
     + 1, ... (seeds.count in all). The first is the pipeline's model, seeded as always."""
+    if train.y.ndim == 2 and not model_class(name).multi_output:
+        raise SeqcastError(
+            f"{name} has one output and cannot fit the {train.y.shape[1]} per-window "
+            "targets of multistep.strategy = 'direct'; use 'recursive'"
+        )
     fitted = {}
     for seed in params.seed_list():
         model = build_model(name, params.model_params(name), params.with_seed(seed).train_for(name))

@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from seqcast.errors import SeqcastError
+from seqcast.metrics import squared_errors
 
 
 @dataclass(frozen=True)
@@ -95,10 +96,6 @@ def holm_adjust(p_values: dict[str, float]) -> dict[str, float]:
         running = max(running, min(1.0, (m - i) * p))
         adjusted[name] = running
     return adjusted
-
-
-def squared_errors(actual: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    return (np.asarray(actual, dtype="float64") - np.asarray(predicted, dtype="float64")) ** 2
 
 
 def against_naive_by_step(predictions: pd.DataFrame) -> dict[int, DieboldMariano]:

@@ -23,9 +23,8 @@ import numpy as np
 import pandas as pd
 
 from seqcast.errors import SeqcastError
-from seqcast.params import Params
 from seqcast.scaling import AffineScaler
-from seqcast.windows import Windows, make_windows
+from seqcast.windows import Windows
 
 TRANSFORMS = ("level", "difference", "log_return")
 
@@ -147,48 +146,3 @@ def encode_windows(windows: Windows, coder: TargetCoder, levels: pd.Series) -> W
         return windows
     origin, target = window_prices(windows, levels)
     return replace(windows, y=coder.encode(origin, target), target_transform=coder.transform)
-
-
-def model_windows(
-    scaled: pd.DataFrame,
-    levels: pd.Series,
-    scaler: AffineScaler,
-    *,
-    target: str,
-    length: int,
-    horizon: int,
-    steps: int,
-    direct: bool,
-    transform: str,
-) -> tuple[dict[str, Windows], TargetCoder]:
-    """Train / val / test windows with targets encoded by `transform`, and the coder.
-
-    Train and val windows carry one target each, or all `steps` targets when `direct`;
-    test windows are one per test origin (the multi-step evaluation reads every step's
-    target from the price table). The coder learns from the training windows only.
-    """
-    windows = make_windows(scaled, target, length, horizon)
-    if direct and steps > 1:
-        per_step = make_windows(scaled, target, length, horizon, steps)
-        windows = {"train": per_step["train"], "val": per_step["val"], "test": windows["test"]}
-    train = windows["train"]
-    coder = fit_coder(transform, scaler, train.target_index, *window_prices(train, levels))
-    return {split: encode_windows(w, coder, levels) for split, w in windows.items()}, coder
-
-
-def pipeline_windows(
-    scaled: pd.DataFrame, levels: pd.Series, scaler: AffineScaler, params: Params
-) -> tuple[dict[str, Windows], TargetCoder]:
-    """`model_windows` as the pipeline's params ask for them (window.*, target.*, multistep.*):
-    the window stage, each backtest fold and the check stage make their windows so."""
-    return model_windows(
-        scaled,
-        levels,
-        scaler,
-        target=params.data.target,
-        length=params.window.length,
-        horizon=params.window.horizon,
-        steps=params.multistep.steps,
-        direct=params.multistep.strategy == "direct",
-        transform=params.target.transform,
-    )
