@@ -1,7 +1,8 @@
 """dvc.yaml declares every module a stage runs, so that a code change reruns what it affects.
 
 The test follows each stage script's imports through the seqcast package (imports inside
-functions too: a source or model that loads lazily still runs in the stage) and fails when
+functions too: a source or model that loads lazily still runs in the stage; a registry that
+discovers its package's modules reaches every one of them) and fails when
 a module it reaches is not a declared dependency, or inside a declared folder.
 """
 
@@ -56,6 +57,12 @@ def reached_files(script: Path) -> set[Path]:
         current = todo.pop()
         inside = current.is_relative_to(PACKAGE)
         names = imported_modules(current) if inside else _script_imports(current)
+        if inside and "pkgutil.iter_modules" in current.read_text():
+            # A registry that discovers its package's modules (models, sources) runs them all.
+            for module in sorted(current.parent.glob("*.py")):
+                if module not in seen:
+                    seen.add(module)
+                    todo.append(module)
         for name in names:
             parts = name.split(".")
             # Importing seqcast.a.b also runs seqcast/__init__.py and seqcast/a/__init__.py.
