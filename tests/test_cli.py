@@ -13,7 +13,7 @@ import pytest
 from seqcast import cli, stage
 
 ROOT = Path(__file__).resolve().parents[1]
-SUBCOMMANDS = ["check", "gate", "reproduce", "ui", "check-lock", "plot-page"]
+SUBCOMMANDS = ["check", "gate", "reproduce", "ui", "check-lock", "plot-page", "forecast"]
 
 
 def _seqcast(capsys, *args: str) -> tuple[int, str, str]:

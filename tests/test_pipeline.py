@@ -6,6 +6,7 @@ nothing changed, only one model's stages rerun when its params change, and one c
 error with no half-written output for each kind of bad input.
 """
 
+import io
 import json
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 import yaml
 from browser import MISSING, binaries, headless_chromium, probe_report
-from repo_helpers import run, write_params
+from repo_helpers import BIN, run, write_params
 
 MODELS = ["naive", "linear", "rnn", "lstm", "gru", "numpy_rnn", "numpy_lstm", "numpy_gru"]
 NETWORKS = MODELS[2:]
@@ -153,6 +154,30 @@ def test_forecast_past_the_last_date_by_the_best_model_on_validation(repo):
     expected = pd.bdate_range(last + pd.offsets.BDay(1), periods=len(forecast))
     assert forecast["date"].tolist() == expected.tolist()
     assert (repo / "reports/forecast/forecast.png").is_file()
+
+
+def test_the_forecast_command_gives_the_forecast_stage_s_numbers_without_dvc(repo):
+    stage_csv = (repo / "reports/forecast/forecast.csv").read_text()
+    best = run(repo, str(BIN / "seqcast"), "forecast")
+    assert best.returncode == 0, best.stderr
+    assert best.stdout == stage_csv
+    summary = json.loads((repo / "reports/forecast/forecast.json").read_text())
+    assert f"forecast: {summary['model']} (best on validation)" in best.stderr
+
+    naive = run(repo, str(BIN / "seqcast"), "forecast", "--model", "naive", "--days", "3")
+    frame = pd.read_csv(io.StringIO(naive.stdout))
+    assert frame["step"].tolist() == [1, 2, 3]
+    # naive: no change from the last observed price (the CSV keeps six decimals)
+    assert (
+        frame["recursive_forecast"].tolist()
+        == [pytest.approx(summary["last_observed_price"], abs=5e-7)] * 3
+    )
+
+    unknown = run(repo, str(BIN / "seqcast"), "forecast", "--model", "arima")
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr.strip().splitlines() == [
+        f"seqcast forecast: error: --model arima: choose best or one of {', '.join(MODELS)}"
+    ]
 
 
 MODEL_RUNS = "tags.`seqcast.kind` = 'model'"  # the parent run of the execution aside

@@ -6,6 +6,7 @@
     seqcast ui [--port PORT]        the MLflow UI over this repository's store
     seqcast check-lock              does dvc.lock describe what is committed?
     seqcast plot-page PATH          the page `dvc plots` fills, for use offline
+    seqcast forecast [--model M]    dated forecasts from the trained pipeline, as CSV
 
 A subcommand is one function under @command, which registers it: its name, its one-line
 help, its arguments. Its docstring is the description its --help shows. It returns the
@@ -18,6 +19,7 @@ The library modules are imported inside the functions: `seqcast --help` and
 """
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from seqcast import stage
+
+logger = logging.getLogger(__name__)
 
 Run = Callable[[argparse.Namespace], int | None]
 Argument = tuple[tuple[str, ...], dict[str, Any]]  # add_argument's positional and keywords
@@ -157,6 +161,61 @@ def write_plot_page(args: argparse.Namespace) -> None:
     from seqcast import plot_page
 
     plot_page.write(args.path)
+
+
+@command(
+    "forecast",
+    "forecast past the last observed date with the pipeline's trained models",
+    argument("--model", help="a model in models.enabled, or best (default: forecast.model)"),
+    argument("--days", type=int, help="business days to forecast (default: forecast.days)"),
+    argument("--params", type=Path, default=Path("params.yaml"), help="the params file"),
+    argument("--models", type=Path, default=Path("data/models"), help="train@model outputs"),
+    argument("--windows", type=Path, default=Path("data/windows"), help="window stage output"),
+    argument(
+        "--split", type=Path, default=Path("data/split/split.parquet"), help="the split table"
+    ),
+)
+def forecast(args: argparse.Namespace) -> None:
+    """Forecast past the last observed date with the models that `dvc repro` trained, as
+    the forecast stage does, without DVC: the model is --model (or forecast.model; best:
+    the lowest validation RMSE), the length --days (or forecast.days). Prints the dated
+    forecast in price units as CSV (date, step, recursive_forecast); how the model was
+    chosen goes to stderr."""
+    import pandas as pd
+
+    from seqcast import artifacts
+    from seqcast.errors import SeqcastError
+    from seqcast.forecasting import forecast_future
+    from seqcast.models import load_model
+    from seqcast.params import load_params
+
+    params = load_params(args.params)
+    choice = args.model or params.forecast.model
+    days = params.forecast.days if args.days is None else args.days
+    if days < 1:
+        raise SeqcastError(f"--days {days}: forecast at least one business day")
+    enabled = params.models.enabled
+    if choice != "best" and choice not in enabled:
+        raise SeqcastError(f"--model {choice}: choose best or one of {', '.join(enabled)}")
+    names = enabled if choice == "best" else [choice]
+    needed = [args.models / n for n in names] + [args.windows, args.split]
+    absent = [str(path) for path in needed if not path.exists()]
+    if absent:
+        raise SeqcastError(f"{', '.join(absent)}: not found; run `make repro` first")
+    models = {name: load_model(args.models / name) for name in names}
+    prep = artifacts.read_preprocessing(args.windows)
+    val = artifacts.read_windows(args.windows, "val")
+    table = pd.read_parquet(args.split)
+    result = forecast_future(models, val, table, prep, choice, days, params.data.ticker)
+    s = result.summary
+    logger.info(
+        "forecast: %s (%s), %d business days after %s",
+        s["model"],
+        result.how,
+        days,
+        s["last_observed_date"],
+    )
+    print(result.frame.to_csv(date_format="%Y-%m-%d", float_format="%.6f"), end="")
 
 
 def parser() -> argparse.ArgumentParser:

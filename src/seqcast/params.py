@@ -289,7 +289,7 @@ PRIMARY_METRICS = tuple(name for name, m in METRICS.items() if m.loss is not Non
 
 
 class GateParams(Section):
-    """The metric gate (`python -m seqcast.gate`); no pipeline stage depends on it.
+    """The metric gate (`seqcast gate`); no pipeline stage depends on it.
 
     `primary` alone decides each model's verdict; a change of it beyond its tolerance is a
     regression only if the one-sided Diebold-Mariano test of the fresh against the committed
