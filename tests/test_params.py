@@ -15,8 +15,10 @@ PARAMS_FILE = REPO / "params.yaml"
 
 
 def _leaves(mapping, prefix=()):
+    """Every value the mapping sets; an empty mapping (`naive: {}`, `gate.metrics: {}`)
+    sets none, its section keeping the code's defaults."""
     for key, value in mapping.items():
-        if isinstance(value, dict) and value:
+        if isinstance(value, dict):
             yield from _leaves(value, (*prefix, key))
         else:
             yield (*prefix, key), value
