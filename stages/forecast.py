@@ -4,11 +4,8 @@ forecast.model or, with "best", the lowest validation RMSE (never the test split
 import argparse
 from pathlib import Path
 
-import pandas as pd
-
 from seqcast import artifacts, stage
-from seqcast.forecasting import forecast_future
-from seqcast.models import load_model
+from seqcast.forecasting import forecast_trained
 from seqcast.params import load_params
 
 
@@ -20,11 +17,9 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="directory for the forecast CSV, JSON, PNG")
     args = parser.parse_args()
     params = load_params()
-    models = {name: load_model(Path(args.models) / name) for name in params.models.enabled}
-    prep = artifacts.read_preprocessing(args.windows)
-    val = artifacts.read_windows(args.windows, "val")
-    f, table = params.forecast, pd.read_parquet(args.split)
-    forecast = forecast_future(models, val, table, prep, f.model, f.days, params.data.ticker)
+    f, paths = params.forecast, [Path(p) for p in (args.models, args.windows, args.split)]
+    enabled, ticker = params.models.enabled, params.data.ticker
+    forecast = forecast_trained(*paths, enabled, f.model, f.days, ticker)
     with artifacts.output_dir(args.out) as out:
         artifacts.write_forecast(out, forecast.frame, forecast.summary)
         forecast.figure(out / artifacts.FORECAST_FIGURE)

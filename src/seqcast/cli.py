@@ -181,12 +181,8 @@ def forecast(args: argparse.Namespace) -> None:
     the lowest validation RMSE), the length --days (or forecast.days). Prints the dated
     forecast in price units as CSV (date, step, recursive_forecast); how the model was
     chosen goes to stderr."""
-    import pandas as pd
-
-    from seqcast import artifacts
     from seqcast.errors import SeqcastError
-    from seqcast.forecasting import forecast_future
-    from seqcast.models import load_model
+    from seqcast.forecasting import forecast_trained
     from seqcast.params import load_params
 
     params = load_params(args.params)
@@ -197,16 +193,13 @@ def forecast(args: argparse.Namespace) -> None:
     enabled = params.models.enabled
     if choice != "best" and choice not in enabled:
         raise SeqcastError(f"--model {choice}: choose best or one of {', '.join(enabled)}")
-    names = enabled if choice == "best" else [choice]
-    needed = [args.models / n for n in names] + [args.windows, args.split]
+    needed = [args.models / n for n in enabled] + [args.windows, args.split]
     absent = [str(path) for path in needed if not path.exists()]
     if absent:
         raise SeqcastError(f"{', '.join(absent)}: not found; run `make repro` first")
-    models = {name: load_model(args.models / name) for name in names}
-    prep = artifacts.read_preprocessing(args.windows)
-    val = artifacts.read_windows(args.windows, "val")
-    table = pd.read_parquet(args.split)
-    result = forecast_future(models, val, table, prep, choice, days, params.data.ticker)
+    result = forecast_trained(
+        args.models, args.windows, args.split, enabled, choice, days, params.data.ticker
+    )
     s = result.summary
     logger.info(
         "forecast: %s (%s), %d business days after %s",

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqcast import plots
+from seqcast import artifacts, plots
 from seqcast.errors import SeqcastError
 from seqcast.metrics import rmse, rounded
-from seqcast.models import Forecaster
+from seqcast.models import Forecaster, load_model
 from seqcast.multistep import recursive_forecast
 from seqcast.preprocessing import Preprocessing
 from seqcast.windows import Windows
@@ -111,3 +111,15 @@ def forecast_future(
     frame = forecast_beyond(models[name], table, prep, days)
     observed = table[prep.target].iloc[-plots.HISTORY_DAYS :]
     return Forecast(frame, summary, how, observed, title)
+
+
+def forecast_trained(
+    models: Path, windows: Path, split: Path, names: list[str], choice: str, days: int, ticker: str
+) -> Forecast:
+    """`forecast_future` over the pipeline's outputs: the models `names` saved under
+    `models` (train@model), the bundle and validation windows in `windows` and the split
+    table; the forecast stage and `seqcast forecast` both call it."""
+    trained = {name: load_model(models / name) for name in names}
+    prep = artifacts.read_preprocessing(windows)
+    val = artifacts.read_windows(windows, "val")
+    return forecast_future(trained, val, pd.read_parquet(split), prep, choice, days, ticker)

@@ -135,7 +135,8 @@ def dvc_command(cmdline: list[str]) -> str | None:
     return None
 
 
-def _started(process: psutil.Process) -> str:
+def start_time(process: psutil.Process) -> str:
+    """When `process` started, as the tags record it: with its pid, it names the process."""
     return f"{process.create_time():.2f}"
 
 
@@ -143,7 +144,7 @@ def process_running(pid: int, started: str) -> bool:
     """Whether the process `pid` that started at `started` (see Execution) still runs."""
     try:
         process = psutil.Process(pid)
-        return _started(process) == started and process.status() != psutil.STATUS_ZOMBIE
+        return start_time(process) == started and process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
     except psutil.AccessDenied:  # someone else's process, alive
@@ -166,7 +167,7 @@ def current_execution() -> Execution:
     return Execution(
         host=socket.gethostname(),
         pid=found.pid,
-        started=_started(found),
+        started=start_time(found),
         command=command,
         experiment=os.environ.get("DVC_EXP_NAME", ""),
     )

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
+import psutil
 
 from seqcast import lineage, pipeline_run, store_lock
 from seqcast.errors import SeqcastError
@@ -50,14 +51,16 @@ from mlflow.data.http_dataset_source import HTTPDatasetSource
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric
 from mlflow.exceptions import MlflowException
 from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_RUN_NOTE
+from mlflow.utils.validation import MAX_METRICS_PER_BATCH
 
 DEFAULT_DB = "mlflow.db"
 DEFAULT_ARTIFACTS = "mlartifacts"
-MAX_BATCH = 1000
 MAX_TAG_VALUE = 8000  # MLflow's limit
 LINEAGE_FILES = ("params.yaml", "dvc.lock")  # logged as artifacts under lineage/
 PIPELINE_WRITES = (":!dvc.lock", ":!reports")
-OWNER_HOST, OWNER_PID = pipeline_run.HOST_TAG, pipeline_run.PID_TAG  # the process that logs a run
+# The process that logs a run: host, pid and start time (a pid reused later is another process)
+OWNER_HOST, OWNER_PID = pipeline_run.HOST_TAG, pipeline_run.PID_TAG
+OWNER_STARTED = pipeline_run.STARTED_TAG
 # The experiment opens in MLflow's model-training view, not the GenAI one (the values the
 # MLflow 3 UI knows: genai_development, custom_model_development).
 EXPERIMENT_KIND_TAG, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
@@ -303,7 +306,11 @@ def model_run(
     model on this machine."""
     experiment_id = use_experiment(experiment, root)
     end_abandoned_runs(experiment_id, tags["model"])
-    owner = {OWNER_HOST: socket.gethostname(), OWNER_PID: str(os.getpid())}
+    owner = {
+        OWNER_HOST: socket.gethostname(),
+        OWNER_PID: str(os.getpid()),
+        OWNER_STARTED: lineage.start_time(psutil.Process()),
+    }
     with mlflow.start_run(
         experiment_id=experiment_id,
         run_name=run_name,
@@ -312,16 +319,6 @@ def model_run(
         parent_run_id=parent_run_id,
     ) as run:
         yield run
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    return True
 
 
 def end_abandoned_runs(experiment_id: str, model: str) -> list[str]:
@@ -335,7 +332,7 @@ def end_abandoned_runs(experiment_id: str, model: str) -> list[str]:
         tags = run.data.tags
         if tags.get(OWNER_HOST) != socket.gethostname() or not tags.get(OWNER_PID, "").isdigit():
             continue  # another machine's run, or one made before these tags existed
-        if not _alive(int(tags[OWNER_PID])):
+        if not lineage.process_running(int(tags[OWNER_PID]), tags.get(OWNER_STARTED, "")):
             client.set_tag(run.info.run_id, "seqcast.abandoned", "its process was killed")
             client.set_terminated(run.info.run_id, status="FAILED")
             ended.append(run.info.run_id)
@@ -352,8 +349,8 @@ def log_history(history: dict[str, Any]) -> None:
         for epoch, value in enumerate(history[key], start=1)
     ]
     client = mlflow.tracking.MlflowClient()
-    for start in range(0, len(metrics), MAX_BATCH):  # the REST API's limit per call
-        client.log_batch(run_id, metrics=metrics[start : start + MAX_BATCH])
+    for start in range(0, len(metrics), MAX_METRICS_PER_BATCH):  # the limit per call
+        client.log_batch(run_id, metrics=metrics[start : start + MAX_METRICS_PER_BATCH])
 
 
 def execution_label(execution: lineage.Execution, commit: str, changed: list[str] | None) -> str:
