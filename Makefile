@@ -14,7 +14,7 @@ export DVC_NO_ANALYTICS := 1
 # Stage commands say `python`: make it the project environment's.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: repro test lint ui gate gate-ci check-lock clean
+.PHONY: repro test test-slow test-all lint ui gate gate-ci check-lock clean
 
 # The git ref whose committed metrics the gate compares against: `make gate REF=main`
 REF ?= HEAD
@@ -33,7 +33,16 @@ repro: $(INSTALLED) $(PLOT_PAGE)
 	$(BIN)/seqcast check params.yaml
 	$(BIN)/dvc repro
 
+# The fast tier, about a minute and a half on 2 cores: everything but the tests marked slow
 test: $(INSTALLED) $(PLOT_PAGE)
+	$(BIN)/python -m pytest -m "not slow"
+
+# The second tier, about 20 minutes: `dvc repro` end to end, stage processes, the browser
+test-slow: $(INSTALLED) $(PLOT_PAGE)
+	$(BIN)/python -m pytest -m slow
+
+# Both tiers in one run
+test-all: $(INSTALLED) $(PLOT_PAGE)
 	$(BIN)/python -m pytest
 
 # Fails when code, params or sample data differ from what dvc.lock records, or a committed

@@ -17,7 +17,7 @@ per second of this process's CPU time (robust to other work on a shared machine;
 one thread it is the wall-clock rate of an idle machine) and, beside it, of wall time,
 which is the one to read with `--device cuda`.
 
-    python benchmarks/train_throughput.py                # windows from `dvc repro`
+    python benchmarks/train_throughput.py                # windows made from params.yaml
     python benchmarks/train_throughput.py --epochs 5 --threads 2 --repeats 5
 """
 
@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from seqcast import stage
+from seqcast.features import FeatureSpec
 from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet
 from seqcast.models.numpy_training import train_numpy_network
 from seqcast.models.recurrent_net import NetConfig, RecurrentNet
@@ -103,9 +104,86 @@ def _seconds(run: Callable[[], None]) -> tuple[float, float]:
         return time.process_time() - cpu, time.perf_counter() - wall
 
 
+def windows_from_params(path: Path) -> tuple[Windows, Windows]:
+    """The train and val windows that `dvc repro` would make from these params, made here
+    through the pipeline's own functions (not read from whatever data/windows holds)."""
+    from seqcast.alignment import join_extra_columns, ticker_rows
+    from seqcast.params import load_params
+    from seqcast.preprocessing import pipeline_preprocessing
+    from seqcast.scaling import scale_split_table
+    from seqcast.sources import load_raw
+    from seqcast.splitting import split_table
+
+    params = load_params(path)
+    data, f, s = params.data, params.features, params.split
+    raw = load_raw(data.source, data.source_config, data.ticker, data.other_tickers).prices
+    spec = FeatureSpec(data.target, f.lags, tuple(f.rolling_windows), f.returns)
+    features = spec.make(ticker_rows(raw, data.ticker))
+    features = join_extra_columns(features, raw, f.extra_inputs, f.join).table
+    table = split_table(features, s.train, s.val, s.gap)
+    scaled, scaler = scale_split_table(table, params.scale.method)
+    _, windows = pipeline_preprocessing(scaled, table[data.target], scaler, params)
+    return windows["train"], windows["val"]
+
+
+def throughput_table(
+    train: Windows,
+    val: Windows,
+    *,
+    cells: list[str],
+    repeats: int,
+    epochs: int = 5,
+    hidden: int = 32,
+    batch_size: int = 64,
+    threads: int = 1,
+    device: str = "cpu",
+) -> list[str]:
+    """Markdown rows: windows per second of each loop, and its ratio to the reference."""
+    params = TrainConfig(
+        max_epochs=epochs,
+        patience=epochs + 1,
+        batch_size=batch_size,
+        threads=threads,
+        device=device,
+    )
+    lines = [
+        f"{len(train)} training and {len(val)} validation windows of {train.x.shape[1]} steps "
+        f"x {train.x.shape[2]} features; hidden {hidden}, batch {batch_size}, "
+        f"{epochs} epochs, {threads} thread(s), {device}, median of {repeats}; "
+        f"torch {torch.__version__}, numpy {np.__version__}",
+        "",
+        "| model | loop | windows/s (CPU) | vs reference | windows/s (wall) | vs reference |",
+        "|:---|:---|---:|---:|---:|---:|",
+    ]
+    for cell in cells:
+        runners = _runners(cell, train, val, params, hidden)
+        warm = params.model_copy(update={"max_epochs": 1})
+        for name in ("seqcast", "reference"):  # first-call costs of torch, not of the loop
+            _seconds(_runners(cell, train, val, warm, hidden)[name])
+        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in runners}
+        for _ in range(repeats):
+            for name, run in runners.items():
+                runs[name].append(_seconds(run))
+        cpu = {name: statistics.median(c for c, _ in times) for name, times in runs.items()}
+        wall = {name: statistics.median(w for _, w in times) for name, times in runs.items()}
+        windows = len(train) * epochs
+        for name, model, loop in [
+            ("seqcast", cell, "seqcast train_network"),
+            ("reference", cell, "reference PyTorch loop"),
+            ("numpy", f"numpy_{cell}", "seqcast NumPy (float64)"),
+        ]:
+            lines.append(
+                f"| {model} | {loop} | {windows / cpu[name]:,.0f} "
+                f"| {cpu['reference'] / cpu[name]:.2f}x | {windows / wall[name]:,.0f} "
+                f"| {wall['reference'] / wall[name]:.2f}x |"
+            )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--windows", default="data/windows", help="train.npz and val.npz")
+    parser.add_argument("--params", default="params.yaml", help="windows made from these")
+    parser.add_argument("--windows", help="or: read train.npz and val.npz from this directory")
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=64)
@@ -117,63 +195,25 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    directory = Path(args.windows)
-    if not (directory / "train.npz").is_file():
-        sys.exit(f"{directory / 'train.npz'}: not found; run `dvc repro window` first")
-    train = Windows.load(directory / "train.npz")
-    val = Windows.load(directory / "val.npz")
-    params = TrainConfig(
-        max_epochs=args.epochs,
-        patience=args.epochs + 1,
+    if args.windows:
+        directory = Path(args.windows)
+        if not (directory / "train.npz").is_file():
+            sys.exit(f"{directory / 'train.npz'}: not found")
+        train, val = Windows.load(directory / "train.npz"), Windows.load(directory / "val.npz")
+    else:
+        train, val = windows_from_params(Path(args.params))
+    lines = throughput_table(
+        train,
+        val,
+        cells=args.cells,
+        repeats=args.repeats,
+        epochs=args.epochs,
+        hidden=args.hidden,
         batch_size=args.batch_size,
         threads=args.threads,
         device=args.device,
     )
-    print(
-        f"{len(train)} training and {len(val)} validation windows of {train.x.shape[1]} steps "
-        f"x {train.x.shape[2]} features; hidden {args.hidden}, batch {args.batch_size}, "
-        f"{args.epochs} epochs, {args.threads} thread(s), {args.device}, "
-        f"median of {args.repeats}; "
-        f"torch {torch.__version__}, numpy {np.__version__}",
-        file=sys.stderr,
-    )
-
-    rows = []
-    for cell in args.cells:
-        runners = _runners(cell, train, val, params, args.hidden)
-        warm = params.model_copy(update={"max_epochs": 1})
-        for name in ("seqcast", "reference"):  # first-call costs of torch, not of the loop
-            _seconds(_runners(cell, train, val, warm, args.hidden)[name])
-        runs: dict[str, list[tuple[float, float]]] = {name: [] for name in runners}
-        for _ in range(args.repeats):
-            for name, run in runners.items():
-                runs[name].append(_seconds(run))
-        cpu = {name: statistics.median(c for c, _ in times) for name, times in runs.items()}
-        wall = {name: statistics.median(w for _, w in times) for name, times in runs.items()}
-        windows = len(train) * args.epochs
-        for name, model, loop in [
-            ("seqcast", cell, "seqcast train_network"),
-            ("reference", cell, "reference PyTorch loop"),
-            ("numpy", f"numpy_{cell}", "seqcast NumPy (float64)"),
-        ]:
-            rows.append(
-                (
-                    model,
-                    loop,
-                    windows / cpu[name],
-                    cpu["reference"] / cpu[name],
-                    windows / wall[name],
-                    wall["reference"] / wall[name],
-                )
-            )
-
-    print("| model | loop | windows/s (CPU) | vs reference | windows/s (wall) | vs reference |")
-    print("|:---|:---|---:|---:|---:|---:|")
-    for model, loop, cpu_rate, cpu_ratio, wall_rate, wall_ratio in rows:
-        print(
-            f"| {model} | {loop} | {cpu_rate:,.0f} | {cpu_ratio:.2f}x "
-            f"| {wall_rate:,.0f} | {wall_ratio:.2f}x |"
-        )
+    print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,10 @@
-"""Shared fixtures; tracking and analytics stay off the network in every test."""
+"""Shared fixtures; tracking and analytics stay off the network in every test.
+
+Two tiers: `make test` runs the fast one (`-m "not slow"`), `make test-slow` the tests
+marked slow, and `make test-all` both. A test is slow when it runs the pipeline end to end
+(it uses `pipeline_repo`, or its module says `pytestmark = pytest.mark.slow`) or is marked
+`@pytest.mark.slow` for taking seconds of processes, training or a browser.
+"""
 
 import os
 from pathlib import Path
@@ -28,6 +34,16 @@ def prices() -> pd.DataFrame:
             "volume": rng.integers(1_000, 2_000, 200),
         }
     )
+
+
+# A test that uses one of these, directly or through another fixture, runs `dvc repro`.
+PIPELINE_FIXTURES = {"pipeline_repo"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

@@ -258,6 +258,7 @@ def hold_lock():
     [(True, "EXCLUSIVE"), (True, "IMMEDIATE"), (False, "EXCLUSIVE")],
     ids=["store-exclusive", "store-immediate", "new-store-exclusive"],
 )
+@pytest.mark.slow  # waits out the store's lock timeout
 def test_a_locked_store_fails_once_and_clearly(store, hold_lock, existing, mode):
     if existing:
         tracking.use_experiment("setup", store.parent)

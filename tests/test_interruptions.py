@@ -20,6 +20,8 @@ from repo_helpers import ROOT
 
 from seqcast import atomic, tracking
 
+pytestmark = pytest.mark.slow  # runs the pipeline or stage processes end to end
+
 CHILD = textwrap.dedent(
     """
     import sys, time

@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from repo_helpers import commit, copy_repository, run, write_params
 
+pytestmark = pytest.mark.slow  # runs the pipeline or stage processes end to end
+
 MODELS = ["naive", "linear"]  # the data path matters here; test_pipeline covers networks
 FAST = {"models": {"enabled": MODELS}}
 

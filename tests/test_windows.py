@@ -6,7 +6,7 @@ import pytest
 
 from seqcast.errors import SeqcastError
 from seqcast.splitting import SPLITS, split_labels
-from seqcast.windows import Windows, make_windows
+from seqcast.windows import Windows, make_windows, sliding_rows, sliding_windows
 
 N_ROWS = 40
 LENGTH = 4
@@ -139,7 +139,8 @@ def test_save_load_round_trip_without_pickle(tmp_path):
         w.save(path)
         with np.load(path, allow_pickle=False) as data:
             assert set(data.files) == {
-                "x",
+                "rows",  # the rows the windows slide over, not each window
+                "length",
                 "y",
                 "target_dates",
                 "origin_dates",
@@ -184,4 +185,36 @@ def test_windows_are_independent_copies_of_the_table():
     x = windows["train"].x.copy()
     table.iloc[:, 0] = -1.0
     np.testing.assert_array_equal(windows["train"].x, x)
-    assert windows["train"].x.flags["C_CONTIGUOUS"]
+    assert not windows["train"].x.flags["WRITEABLE"]
+
+
+def test_windows_are_views_of_the_rows_not_copies():
+    table = _table(gap=1)
+    windows = make_windows(table, "close", LENGTH, 2)
+    for w in windows.values():
+        rows = sliding_rows(w.x)
+        assert rows is not None and rows.shape == (len(w) + LENGTH - 1, w.x.shape[2])
+        np.testing.assert_array_equal(sliding_windows(rows, LENGTH), w.x)
+    # The three splits are views of one copy of the table's values.
+    def root(array):
+        while array.base is not None:
+            array = array.base
+        return array
+
+    assert root(windows["train"].x) is root(windows["val"].x) is root(windows["test"].x)
+    assert sliding_rows(np.ascontiguousarray(windows["train"].x)) is None
+
+
+def test_interleaved_split_labels_still_give_each_split_its_own_targets():
+    table = _table()
+    labels = table["split"].to_numpy().copy()
+    train_rows = np.flatnonzero(labels == "train")
+    labels[train_rows[10]] = "gap"  # a hole in the training block
+    table["split"] = labels
+    windows = make_windows(table, "close", LENGTH, 1)
+    hole = table.index[train_rows[10]]
+    assert hole not in set(pd.DatetimeIndex(windows["train"].target_dates))
+    assert len(windows["train"]) == len(train_rows) - LENGTH - 1
+    split_of = table["split"]
+    for split, w in windows.items():
+        assert (split_of.loc[pd.DatetimeIndex(w.target_dates)] == split).all()

@@ -43,7 +43,6 @@ if TYPE_CHECKING:
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 import mlflow
-import mlflow.pytorch
 from mlflow.data.code_dataset_source import CodeDatasetSource
 from mlflow.data.dataset_source import DatasetSource
 from mlflow.data.dataset_source_registry import get_dataset_source_from_json
@@ -488,14 +487,15 @@ def _log_model_artifacts(
             mlflow.log_artifact(str(workdir / lineage_file), "lineage")
     mlflow.log_artifacts(str(report_dir), "report")
     mlflow.log_artifacts(str(model_dir), "seqcast_model")
-    if net is not None:
+    if net is not None:  # loads PyTorch, so only for a network's run
         import torch
+        from mlflow import pytorch as mlflow_pytorch
 
         with warnings.catch_warnings():
             # torch.export notes that nn.RNN re-assigns its flat weights while tracing;
             # the exported program still predicts identically (checked in the tests).
             warnings.filterwarnings("ignore", message="The tensor attributes self.rnn")
-            mlflow.pytorch.log_model(
+            mlflow_pytorch.log_model(
                 net,
                 name=name,
                 input_example=input_example.astype("float32"),

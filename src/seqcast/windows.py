@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
+from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from seqcast import atomic
 from seqcast.errors import SeqcastError
@@ -37,12 +37,20 @@ class Windows:
     def __len__(self) -> int:
         return len(self.y)
 
+    @property
+    def length(self) -> int:
+        """Rows of history in each window."""
+        return self.x.shape[1]
+
     def save(self, path: str | Path) -> None:
         def write(tmp: Path) -> None:
             with tmp.open("wb") as handle:
+                # A sliding view is saved as the rows it slides over, not window by window.
+                rows = sliding_rows(self.x)
+                inputs = {"x": self.x} if rows is None else {"rows": rows, "length": self.length}
                 np.savez(
                     handle,
-                    x=self.x,
+                    **inputs,
                     y=self.y,
                     target_dates=self.target_dates,
                     origin_dates=self.origin_dates,
@@ -58,8 +66,12 @@ class Windows:
         path = Path(path)
         try:
             with np.load(path, allow_pickle=False) as data:
+                if "rows" in data:
+                    x = sliding_windows(data["rows"], int(data["length"]))
+                else:
+                    x = data["x"]
                 return cls(
-                    x=data["x"],
+                    x=x,
                     y=data["y"],
                     target_dates=data["target_dates"],
                     origin_dates=data["origin_dates"],
@@ -79,17 +91,67 @@ class Windows:
             raise unreadable(path, exc, REWINDOW) from None
 
 
+def sliding_rows(x: np.ndarray) -> np.ndarray | None:
+    """The (n_windows + length - 1, n_features) rows that `x` slides over, as a view, when
+    `x` is such a sliding view (window i + 1 starts one row after window i); else None.
+
+    Element x[i, j, k] lies at i * s0 + j * s1 + k * s2 bytes: with s0 == s1 that is row
+    i + j, column k of the block, so equal strides are the whole test."""
+    if x.ndim != 3 or len(x) == 0 or x.strides[0] != x.strides[1]:
+        return None
+    n_rows = len(x) + x.shape[1] - 1
+    return as_strided(x, (n_rows, x.shape[2]), x.strides[1:], writeable=False)
+
+
+def sliding_windows(rows: np.ndarray, length: int) -> np.ndarray:
+    """Every window of `length` consecutive rows, (n_rows - length + 1, length, n_features),
+    as a read-only view of `rows`: no window is copied."""
+    return sliding_window_view(rows, length, axis=0).transpose(0, 2, 1)
+
+
+def _block(in_split: np.ndarray) -> tuple[int, int] | None:
+    """First and last row of a split if its rows are one contiguous block, else None."""
+    count = int(in_split.sum())
+    if not count:
+        return None
+    first = int(in_split.argmax())
+    last = first + count - 1
+    return (first, last) if in_split[first : last + 1].all() else None
+
+
+def _kept_windows(
+    in_split: np.ndarray, first_origin: int, n_windows: int, horizon: int, steps: int
+) -> slice | np.ndarray:
+    """The windows whose targets (rows origin + horizon ... + steps - 1) all lie in a split:
+    window k has its origin on row first_origin + k."""
+    block = _block(in_split)
+    if block is not None:  # a contiguous range of windows, so a view of them
+        start = max(0, block[0] - horizon - first_origin)
+        stop = min(n_windows, block[1] - horizon - steps + 1 - first_origin + 1)
+        return slice(start, max(start, stop))
+    targets = first_origin + np.arange(n_windows)[:, None] + horizon + np.arange(steps)
+    return np.flatnonzero(in_split[targets].all(axis=1))  # labels that interleave: a copy
+
+
 def make_windows(
     table: pd.DataFrame, target: str, length: int, horizon: int, steps: int = 1
 ) -> dict[str, Windows]:
-    """Windows per split from a date-indexed, scaled table with a `split` column."""
+    """Windows per split from a date-indexed, scaled table with a `split` column.
+
+    Each split's windows, targets and dates are read-only views of one copy of the table's
+    values and of its dates (a split's rows form one block): a million rows in windows of
+    60 take no more memory than the rows themselves, and a later change to the table
+    changes no window.
+    """
     features = table.drop(columns="split")
-    values = features.to_numpy(dtype="float64")  # (n_rows, n_features)
-    labels = table["split"].to_numpy()
+    values = features.to_numpy(dtype="float64", copy=True)  # (n_rows, n_features)
+    values.flags.writeable = False
     dates = table.index.to_numpy(dtype="datetime64[ns]")
     target_index = features.columns.get_loc(target)
+    feature_names = np.array(features.columns, dtype=str)
+    in_split = {split: (table["split"] == split).to_numpy(dtype=bool) for split in SPLITS}
     n_rows = len(values)
-    n_train = int((labels == "train").sum())
+    n_train = int(in_split["train"].sum())
     reach = horizon + steps - 1  # rows from the origin to the last target
     if length + reach > n_train:
         with_steps = f" and multistep.steps = {steps}" if steps > 1 else ""
@@ -98,29 +160,35 @@ def make_windows(
             f"(with window.horizon = {horizon}{with_steps}); it must be at most {n_train - reach}"
         )
     n_windows = n_rows - length - reach + 1
-    # (n_rows - length + 1, n_features, length) -> (n_windows, length, n_features)
-    all_windows = sliding_window_view(values, length, axis=0).transpose(0, 2, 1)[:n_windows]
-    origin_rows = np.arange(length - 1, length - 1 + n_windows)
-    target_rows = origin_rows[:, None] + horizon + np.arange(steps)  # (n_windows, steps)
+    first_origin = length - 1
+    # Window k covers rows k ... k + length - 1; its targets are the rows from its origin
+    # (its last row) + horizon on, `steps` of them: y[k] = targets[k + first_origin + horizon].
+    all_windows = sliding_windows(values, length)[:n_windows]
+    all_origins = dates[first_origin : first_origin + n_windows]
+    target_rows = slice(first_origin + horizon, first_origin + horizon + n_windows)
+    if steps == 1:
+        all_y, all_dates = values[target_rows, target_index], dates[target_rows]
+    else:  # (n, steps) views: row k holds the targets of window k
+        all_y = sliding_window_view(values[first_origin + horizon :, target_index], steps)
+        all_dates = sliding_window_view(dates[first_origin + horizon :], steps)
 
     result = {}
     for split in SPLITS:
-        keep = (labels[target_rows] == split).all(axis=1)
-        if not keep.any():
-            n_split = int((labels == split).sum())
+        kept = _kept_windows(in_split[split], first_origin, n_windows, horizon, steps)
+        if not len(all_origins[kept]):
+            n_split = int(in_split[split].sum())
             if n_split and steps > 1:
                 raise SeqcastError(
                     f"no {split} windows: the {split} split has {n_split} rows, fewer than "
                     f"multistep.steps = {steps}"
                 )
             raise SeqcastError(f"no {split} windows: the {split} split is empty")
-        rows = target_rows[keep] if steps > 1 else target_rows[keep, 0]
         result[split] = Windows(
-            x=np.ascontiguousarray(all_windows[keep]),
-            y=values[rows, target_index],
-            target_dates=dates[rows],
-            origin_dates=dates[origin_rows[keep]],
-            feature_names=np.array(features.columns, dtype=str),
+            x=all_windows[kept],
+            y=all_y[kept],
+            target_dates=all_dates[kept],
+            origin_dates=all_origins[kept],
+            feature_names=feature_names,
             target_index=int(target_index),
         )
     return result

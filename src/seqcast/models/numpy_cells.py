@@ -22,7 +22,6 @@ each step is one contiguous block. The initial state is zero, as in the forecast
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import expit  # the logistic sigmoid, overflow-free
 
 GATES = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
 GATE_NAMES = {
@@ -64,6 +63,10 @@ def forward(
     cell: str, w: LayerWeights, x: np.ndarray, nonlinearity: str = "tanh"
 ) -> tuple[np.ndarray, LayerCache]:
     """Outputs h_1..h_T (batch, time, hidden) of one layer, and the cache for `backward`."""
+    # The logistic sigmoid, overflow-free; imported here, since reading params imports
+    # this module and scipy.special costs every stage 0.15 s.
+    from scipy.special import expit
+
     _check_cell(cell)
     xs = np.ascontiguousarray(x.transpose(1, 0, 2))  # (time, batch, input)
     steps, batch, _ = xs.shape

@@ -99,9 +99,10 @@ class RecurrentForecaster(Forecaster):
     def predict(self, x: np.ndarray) -> np.ndarray:
         import torch
 
+        from seqcast.models.runtime import float32_tensor
+
         self.net.eval()
-        device = next(self.net.parameters()).device
-        x = torch.as_tensor(self.net_inputs(x), dtype=torch.float32).to(device)
+        x = float32_tensor(self.net_inputs(x), next(self.net.parameters()).device)
         with torch.no_grad():
             return self.net(x).cpu().double().numpy()  # x: (n, window, features)
 

@@ -6,12 +6,13 @@ then moves the network and the data there once, so that one code path serves bot
 concurrent runs, so that parallel experiments do not oversubscribe the machine.
 """
 
+import numpy as np
 import torch
 
 from seqcast import determinism
 from seqcast.errors import SeqcastError
 from seqcast.models.train_config import TrainConfig
-from seqcast.threads import resolve_threads
+from seqcast.threads import resolve_threads, warn_if_oversubscribed
 
 
 def resolve_device(requested: str) -> torch.device:
@@ -29,5 +30,14 @@ def resolve_device(requested: str) -> torch.device:
 def configure_torch(params: TrainConfig) -> torch.device:
     """Threads and deterministic algorithms for this process; returns the device to use."""
     device = resolve_device(params.device)
-    determinism.configure(resolve_threads(params))
+    threads = resolve_threads(params)
+    if device.type == "cpu":
+        warn_if_oversubscribed(threads)
+    determinism.configure(threads)
     return device
+
+
+def float32_tensor(values: np.ndarray, device: torch.device) -> torch.Tensor:
+    """A float32 copy of `values` on `device`. The windows are read-only strided views of
+    the table's rows: this copies them into a contiguous array of PyTorch's own."""
+    return torch.from_numpy(np.array(values, dtype=np.float32)).to(device)

@@ -13,14 +13,14 @@ from torch import nn
 
 from seqcast.models.base import History
 from seqcast.models.early_stopping import EarlyStopping
-from seqcast.models.runtime import configure_torch
+from seqcast.models.runtime import configure_torch, float32_tensor
 from seqcast.models.train_config import TrainConfig
 from seqcast.windows import Windows
 
 
 def _tensors(windows: Windows, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    x = torch.as_tensor(windows.x, dtype=torch.float32).to(device)  # (n, window, features)
-    y = torch.as_tensor(windows.y, dtype=torch.float32).to(device)  # (n,) or (n, steps)
+    x = float32_tensor(windows.x, device)  # (n, window, features)
+    y = float32_tensor(windows.y, device)  # (n,) or (n, steps)
     return x, y
 
 
