@@ -12,7 +12,9 @@ and MLflow store, so nothing here changes), it measures:
              features, window 60 by default): time, and the peak memory it allocates
              against the size of its input table;
 - training : the pipeline's PyTorch loop against a plain PyTorch loop in this process,
-             on the windows the copy reproduced from params.yaml (benchmarks/train_throughput.py).
+             on the windows that params.yaml gives (benchmarks/train_throughput.py);
+- threads  : an RNN trained for 5 epochs at 1 and 2 threads, on an idle machine and with
+             one core kept busy by a spinning process (docs/speed.md#threads).
 
 Every figure is the median of `--repeats` runs, CPU seconds beside wall seconds (CPU time
 of the measured processes, so that a busy machine shows as wall time above CPU time).
@@ -43,7 +45,7 @@ from seqcast import sandbox
 from seqcast.windows import make_windows
 
 ROOT = Path(__file__).resolve().parents[1]
-PARTS = ("repro", "stages", "windowing", "training")
+PARTS = ("repro", "stages", "windowing", "training", "threads")
 HEAVY = ("torch", "mlflow", "sklearn", "scipy", "matplotlib")
 # One line of `python -X importtime`: self and cumulative microseconds, then the module
 # indented by two spaces per level of nesting.
@@ -176,15 +178,60 @@ def measure_windowing(rows: int, length: int, features: int, repeats: int) -> li
     ]
 
 
-def measure_training(repo: Path, repeats: int) -> list[str]:
+def measure_training(repeats: int) -> list[str]:
     sys.path.insert(0, str(ROOT / "benchmarks"))
     import train_throughput  # a sibling script, not a package
 
-    from seqcast import artifacts
-
-    windows = repo / "data" / "windows"
-    train, val = artifacts.read_windows(windows, "train"), artifacts.read_windows(windows, "val")
+    train, val = train_throughput.windows_from_params(ROOT / "params.yaml")
     return train_throughput.throughput_table(train, val, cells=["lstm"], repeats=repeats)
+
+
+THREAD_PROBE = """
+import contextlib, io, sys, time
+from seqcast import threads
+count = int(sys.argv[3])
+threads.pin(count)
+import torch
+sys.path.insert(0, sys.argv[1])
+from train_throughput import windows_from_params
+from seqcast.models.recurrent_net import NetConfig, RecurrentNet
+from seqcast.models.train_config import TrainConfig
+from seqcast.models.training import train_network
+train, val = windows_from_params(sys.argv[2])
+torch.manual_seed(0)
+net = RecurrentNet(NetConfig(cell="rnn", input_size=train.x.shape[-1], hidden_size=32))
+params = TrainConfig(max_epochs=5, patience=6, threads=count, device="cpu")
+cpu, wall = time.process_time(), time.perf_counter()
+with contextlib.redirect_stderr(io.StringIO()):
+    train_network(net, train, val, params, "rnn")
+print(time.perf_counter() - wall, time.process_time() - cpu)
+"""
+
+
+def measure_threads(repeats: int) -> list[str]:
+    """Each run in its own process: the thread count is fixed when PyTorch loads."""
+    here, params = str(ROOT / "benchmarks"), str(ROOT / "params.yaml")
+
+    def once(count: int) -> tuple[float, float]:
+        command = [sys.executable, "-c", THREAD_PROBE, here, params, str(count)]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True)
+        wall, cpu = map(float, result.stdout.split())
+        return wall, cpu
+
+    rows = ["| threads | machine | wall s | CPU s |", "|---:|:---|---:|---:|"]
+    for machine in ("idle", "one core busy"):
+        spinner = None
+        if machine != "idle":
+            spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            for count in (1, 2):
+                wall, cpu = median_of(repeats, lambda c=count: once(c))
+                rows.append(f"| {count} | {machine} | {wall:.2f} | {cpu:.2f} |")
+        finally:
+            if spinner is not None:
+                spinner.kill()
+                spinner.wait()
+    return rows
 
 
 def main() -> None:
@@ -204,8 +251,15 @@ def main() -> None:
         print("## Windowing\n")
         print("\n".join(measure_windowing(args.rows, args.length, args.features, args.repeats)))
         print()
-    needs_copy = {"repro", "stages", "training"} & set(args.parts)
-    if not needs_copy:
+    if "training" in args.parts:
+        print("## Training loop\n")
+        print("\n".join(measure_training(args.repeats)))
+        print()
+    if "threads" in args.parts:
+        print("## Threads: an RNN, 5 epochs\n")
+        print("\n".join(measure_threads(args.repeats)))
+        print()
+    if not {"repro", "stages"} & set(args.parts):
         return
     env = sandbox.pipeline_env()
     with sandbox.worktree_copy(ROOT) as repo:
@@ -219,10 +273,6 @@ def main() -> None:
         if "stages" in args.parts:
             print("## Stages, each run on its own\n")
             print("\n".join(measure_stages(repo, env, args.repeats)))
-            print()
-        if "training" in args.parts:
-            print("## Training loop\n")
-            print("\n".join(measure_training(repo, args.repeats)))
             print()
 
 

@@ -195,6 +195,7 @@ def test_windows_are_views_of_the_rows_not_copies():
         rows = sliding_rows(w.x)
         assert rows is not None and rows.shape == (len(w) + LENGTH - 1, w.x.shape[2])
         np.testing.assert_array_equal(sliding_windows(rows, LENGTH), w.x)
+
     # The three splits are views of one copy of the table's values.
     def root(array):
         while array.base is not None:

@@ -128,6 +128,7 @@ def differences() -> list[str]:
     if not Path("dvc.lock").is_file():
         raise SeqcastError("dvc.lock: not found; run from the repository root")
     status = json.loads(_dvc("status", "--json") or "{}")
-    lock = yaml.safe_load(Path("dvc.lock").read_text())
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's: 8 times faster
+    lock = yaml.load(Path("dvc.lock").read_text(), Loader=loader)
     stages = _dvc("stage", "list", "--name-only").split()
     return removed_stages(lock, stages) + stale_entries(status, lock) + leftovers(lock, Path.cwd())
