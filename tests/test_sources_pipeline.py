@@ -11,6 +11,8 @@ import pandas as pd
 import pytest
 from repo_helpers import commit, copy_repository, run, write_params
 
+from seqcast.windows import Windows
+
 pytestmark = pytest.mark.slow  # runs the pipeline or stage processes end to end
 
 MODELS = ["naive", "linear"]  # the data path matters here; test_pipeline covers networks
@@ -109,9 +111,9 @@ def test_kaggle_csv_with_two_tickers_and_an_extra_input_end_to_end(repo):
     assert list(features.columns[-2:]) == ["MSFT.close", "AAPL.volume"]
     msft = raw[raw["ticker"] == "MSFT"].set_index("date")["close"]
     np.testing.assert_array_equal(features["MSFT.close"], msft.loc[features.index])
-    with np.load(repo / "data/windows/test.npz") as windows:
-        assert windows["feature_names"].tolist()[-2:] == ["MSFT.close", "AAPL.volume"]
-        assert windows["x"].shape[2] == features.shape[1]
+    windows = Windows.load(repo / "data/windows/test.npz")
+    assert windows.feature_names.tolist()[-2:] == ["MSFT.close", "AAPL.volume"]
+    assert windows.x.shape[2] == features.shape[1]
 
 
 def test_an_extra_ticker_missing_on_target_dates_fails_then_inner_join_reports_the_drop(repo):
