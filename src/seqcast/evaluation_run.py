@@ -8,6 +8,7 @@ import pandas as pd
 
 from seqcast import artifacts, atomic, inspection, plots, tracking
 from seqcast.evaluation import Evaluation, evaluate
+from seqcast.forecaster import PriceForecaster
 from seqcast.models import load_model
 from seqcast.params import Params
 
@@ -41,7 +42,6 @@ def evaluate_model(
     if model.trained_by_epochs:
         plots.loss_figure({name: history}, out / artifacts.LOSS_FIGURE)
     inspection.write_artifacts(name, model, test, out)
-    recurrent = model.torch_module
     run_id = tracking.record_model_run(
         name=name,
         params=params,
@@ -50,9 +50,8 @@ def evaluate_model(
         report_dir=out,
         model_dir=model_dir,
         raw_data=paths["raw"],
-        net=model.net if recurrent else None,
-        # What the network itself reads: the windows as the model anchors them.
-        input_example=model.net_inputs(test.x[:2]) if recurrent else None,
+        forecaster=PriceForecaster(name, prep, model),
+        prices=table[prep.target],
         inputs=[model_dir, windows, split, paths["raw"]],
     )
     return ModelEvaluation(result, run_id)

@@ -23,6 +23,7 @@ from seqcast.errors import SeqcastError
 from seqcast.features import FeatureSpec
 from seqcast.params import Params
 from seqcast.scaling import AffineScaler, scaler_from_dict
+from seqcast.splitting import SPLITS
 from seqcast.transforms import TargetCoder, encode_windows, fit_coder, window_prices
 from seqcast.windows import Windows, make_windows
 
@@ -116,12 +117,18 @@ class Preprocessing:
 
 
 def _unencoded(
-    scaled: pd.DataFrame, target: str, length: int, horizon: int, outputs: int
+    scaled: pd.DataFrame,
+    target: str,
+    length: int,
+    horizon: int,
+    outputs: int,
+    splits: tuple[str, ...] = SPLITS,
 ) -> dict[str, Windows]:
-    windows = make_windows(scaled, target, length, horizon)
+    windows = make_windows(scaled, target, length, horizon, splits=splits)
     if outputs > 1:
-        per_step = make_windows(scaled, target, length, horizon, outputs)
-        windows = {"train": per_step["train"], "val": per_step["val"], "test": windows["test"]}
+        learnt = tuple(split for split in splits if split != "test")
+        per_step = make_windows(scaled, target, length, horizon, outputs, splits=learnt)
+        windows.update(per_step)
     return windows
 
 
@@ -135,13 +142,15 @@ def fit_preprocessing(
     horizon: int,
     outputs: int,
     transform: str,
+    splits: tuple[str, ...] = SPLITS,
 ) -> tuple[Preprocessing, dict[str, Windows]]:
-    """The bundle of a scaled split table and its fitted scaler, and its windows.
+    """The bundle of a scaled split table and its fitted scaler, and its windows of
+    `splits` (a forecaster fit on a whole history has no test split).
 
     The coder learns `transform` from the training windows' prices only.
     """
     columns = tuple(str(c) for c in scaled.columns if c != "split")
-    windows = _unencoded(scaled, features.target, length, horizon, outputs)
+    windows = _unencoded(scaled, features.target, length, horizon, outputs, splits)
     train = windows["train"]
     coder = fit_coder(transform, scaler, train.target_index, *window_prices(train, levels))
     prep = Preprocessing(features, columns, scaler, coder, length, horizon, outputs)
@@ -149,7 +158,11 @@ def fit_preprocessing(
 
 
 def pipeline_preprocessing(
-    scaled: pd.DataFrame, levels: pd.Series, scaler: AffineScaler, params: Params
+    scaled: pd.DataFrame,
+    levels: pd.Series,
+    scaler: AffineScaler,
+    params: Params,
+    splits: tuple[str, ...] = SPLITS,
 ) -> tuple[Preprocessing, dict[str, Windows]]:
     """`fit_preprocessing` as the pipeline's params ask (features.*, window.*, target.*,
     multistep.*): the window stage, each backtest fold and the check stage fit it so."""
@@ -163,4 +176,5 @@ def pipeline_preprocessing(
         horizon=params.window.horizon,
         outputs=m.steps if m.strategy == "direct" else 1,
         transform=params.target.transform,
+        splits=splits,
     )

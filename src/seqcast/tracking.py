@@ -21,6 +21,7 @@ import os
 import socket
 import sqlite3
 import subprocess
+import tempfile
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -28,7 +29,6 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import psutil
 
@@ -38,7 +38,7 @@ from seqcast.models import model_class
 from seqcast.params import DataParams, Params
 
 if TYPE_CHECKING:
-    import torch
+    from seqcast.forecaster import PriceForecaster
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
@@ -401,12 +401,13 @@ def record_model_run(
     report_dir: Path,
     model_dir: Path,
     raw_data: Path,
-    net: "torch.nn.Module | None" = None,
-    input_example: np.ndarray | None = None,
+    forecaster: "PriceForecaster | None" = None,
+    prices: pd.Series | None = None,
     inputs: Sequence[Path] = (),
 ) -> str:
     """One MLflow run for one model, nested under its execution's parent run: params, loss
-    per epoch, metrics, the raw data as dataset, artifacts, lineage.
+    per epoch, metrics, the raw data as dataset, artifacts, lineage, and the forecaster as
+    an MLflow pyfunc model named after the model (its input example from `prices`).
 
     `inputs` are the files and directories the evaluation read; their md5 from dvc.lock
     is tagged with those of train@name's dependencies.
@@ -452,7 +453,7 @@ def record_model_run(
                 params.tracking.experiment, store_root, f"{name} · {label}", tags, parent_id
             ) as run:
                 _log_model_run(run.info.run_id, name, params, metrics, history, dataset)
-                _log_model_artifacts(workdir, name, report_dir, model_dir, net, input_example)
+                _log_model_artifacts(workdir, name, report_dir, model_dir, forecaster, prices)
                 return run.info.run_id
         except BaseException:
             pipeline_run.fail(client, parent_id, f"the run of {name} failed")
@@ -479,28 +480,19 @@ def _log_model_artifacts(
     name: str,
     report_dir: Path,
     model_dir: Path,
-    net: "torch.nn.Module | None",
-    input_example: np.ndarray | None,
+    forecaster: "PriceForecaster | None",
+    prices: pd.Series | None,
 ) -> None:
     for lineage_file in LINEAGE_FILES:
         if (workdir / lineage_file).is_file():
             mlflow.log_artifact(str(workdir / lineage_file), "lineage")
     mlflow.log_artifacts(str(report_dir), "report")
     mlflow.log_artifacts(str(model_dir), "seqcast_model")
-    if net is not None:  # loads PyTorch, so only for a network's run
-        import torch
-        from mlflow import pytorch as mlflow_pytorch
+    if forecaster is not None:
+        from seqcast.pyfunc_model import log_forecaster
 
-        with warnings.catch_warnings():
-            # torch.export notes that nn.RNN re-assigns its flat weights while tracing;
-            # the exported program still predicts identically (checked in the tests).
-            warnings.filterwarnings("ignore", message="The tensor attributes self.rnn")
-            mlflow_pytorch.log_model(
-                net,
-                name=name,
-                input_example=input_example.astype("float32"),
-                pip_requirements=[f"torch=={torch.__version__.split('+')[0]}"],
-            )
+        with tempfile.TemporaryDirectory() as directory:
+            log_forecaster(forecaster, name, prices, Path(directory) / "forecaster")
 
 
 def finish_pipeline_run(

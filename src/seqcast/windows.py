@@ -134,7 +134,12 @@ def _kept_windows(
 
 
 def make_windows(
-    table: pd.DataFrame, target: str, length: int, horizon: int, steps: int = 1
+    table: pd.DataFrame,
+    target: str,
+    length: int,
+    horizon: int,
+    steps: int = 1,
+    splits: tuple[str, ...] = SPLITS,
 ) -> dict[str, Windows]:
     """Windows per split from a date-indexed, scaled table with a `split` column.
 
@@ -173,7 +178,7 @@ def make_windows(
         all_dates = sliding_window_view(dates[first_origin + horizon :], steps)
 
     result = {}
-    for split in SPLITS:
+    for split in splits:
         kept = _kept_windows(in_split[split], first_origin, n_windows, horizon, steps)
         if not len(all_origins[kept]):
             n_split = int(in_split[split].sum())

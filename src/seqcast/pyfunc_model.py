@@ -1,0 +1,82 @@
+"""The MLflow model of a PriceForecaster: a pyfunc that takes dated prices and returns
+dated forecasts in prices.
+
+Logged as a model from code (MLflow 3): `pyfunc_entry.py` is the model's code, which
+MLflow runs when the model loads, and the fitted forecaster travels as an artifact
+directory of JSON and array files. Nothing is pickled, neither the forecaster nor the
+model class.
+
+Input: a frame with a `date` column (ISO dates) and the target column (`close` by
+default), at least `min_history` rows (the model's metadata says how many), oldest
+first. Output: one row per forecast step: date, step, forecast. The number of steps is
+the `steps` param (default 20).
+"""
+
+from pathlib import Path
+from typing import Any
+
+import mlflow
+import mlflow.pyfunc
+import pandas as pd
+
+DEFAULT_STEPS = 20
+ARTIFACT = "forecaster"
+
+
+class ForecasterModel(mlflow.pyfunc.PythonModel):
+    def load_context(self, context: Any) -> None:
+        from seqcast.forecaster import PriceForecaster
+
+        self.forecaster = PriceForecaster.load(context.artifacts[ARTIFACT])
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        steps = int((params or {}).get("steps", DEFAULT_STEPS))
+        return forecast_frame(self.forecaster, model_input, steps)
+
+
+def forecast_frame(forecaster: Any, model_input: pd.DataFrame, steps: int) -> pd.DataFrame:
+    """The pyfunc's answer: date (ISO), step, forecast."""
+    history = model_input.assign(date=pd.to_datetime(model_input["date"]))
+    forecast = forecaster.predict(history, steps).reset_index()
+    return forecast.assign(date=forecast["date"].dt.strftime("%Y-%m-%d"))
+
+
+def input_example(history: pd.DataFrame | pd.Series, target: str, rows: int) -> pd.DataFrame:
+    """The last `rows` prices of a history as the pyfunc reads them: date, target."""
+    from seqcast.forecaster import price_series
+
+    prices = price_series(history, target).iloc[-rows:]
+    return pd.DataFrame(
+        {"date": prices.index.strftime("%Y-%m-%d"), target: prices.to_numpy(dtype="float64")}
+    )
+
+
+def log_forecaster(
+    forecaster: Any, name: str, history: pd.DataFrame | pd.Series, directory: Path
+) -> Any:
+    """Log `forecaster` (saved first into `directory`) to the active MLflow run as the
+    pyfunc model `name`, with a signature, an input example and pinned requirements."""
+    from importlib.metadata import version
+
+    from mlflow.models import infer_signature
+
+    forecaster.save(directory)
+    example = input_example(history, forecaster.target, forecaster.min_history)
+    output = forecast_frame(forecaster, example, DEFAULT_STEPS)
+    signature = infer_signature(example, output, params={"steps": DEFAULT_STEPS})
+    requirements = [
+        f"{package}=={version(package)}"
+        for package in ("mlflow", "pandas", "numpy", "scikit-learn", "scipy", "pydantic", "torch")
+    ]
+    return mlflow.pyfunc.log_model(
+        name=name,
+        python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
+        artifacts={ARTIFACT: str(directory)},
+        code_paths=[str(Path(__file__).resolve().parent)],
+        input_example=example,
+        signature=signature,
+        pip_requirements=requirements,
+        metadata={"min_history": forecaster.min_history, "target": forecaster.target},
+    )
