@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -60,6 +61,11 @@ def test_a_logged_forecaster_loads_in_a_fresh_process_and_forecasts_the_same(tmp
     local = mlflow.artifacts.download_artifacts(model_uri, dst_path=str(tmp_path / "dl"))
     pickles = [p for p in os.listdir(local) if p.endswith((".pkl", ".pickle"))]
     assert not pickles
+    # Its requirements pin what serving it imports, with no local label such as "+cpu".
+    requirements = Path(local, "requirements.txt").read_text().split()
+    names = {r.split("==")[0] for r in requirements}
+    assert {"mlflow", "pandas", "torch", "scikit-learn", "pydantic"} <= names
+    assert all("==" in r and "+" not in r for r in requirements)
 
 
 def _free_port() -> int:

@@ -21,6 +21,21 @@ import pandas as pd
 
 DEFAULT_STEPS = 20
 ARTIFACT = "forecaster"
+# What loading and running a forecaster imports (seqcast itself travels as code): pinned
+# to this environment's versions in the logged model's requirements.
+SERVING_PACKAGES = (
+    "mlflow",
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "scipy",
+    "scikit-learn",
+    "torch",
+    "pydantic",
+    "pyyaml",
+    "threadpoolctl",
+    "psutil",
+)
 
 
 class ForecasterModel(mlflow.pyfunc.PythonModel):
@@ -66,10 +81,8 @@ def log_forecaster(
     example = input_example(history, forecaster.target, forecaster.min_history)
     output = forecast_frame(forecaster, example, DEFAULT_STEPS)
     signature = infer_signature(example, output, params={"steps": DEFAULT_STEPS})
-    requirements = [
-        f"{package}=={version(package)}"
-        for package in ("mlflow", "pandas", "numpy", "scikit-learn", "scipy", "pydantic", "torch")
-    ]
+    # Without a local label such as torch's "+cpu", which no package index serves.
+    requirements = [f"{p}=={version(p).split('+')[0]}" for p in SERVING_PACKAGES]
     return mlflow.pyfunc.log_model(
         name=name,
         python_model=str(Path(__file__).with_name("pyfunc_entry.py")),
