@@ -17,8 +17,9 @@ from seqcast.forecaster import PriceForecaster
 mlflow = pytest.importorskip("mlflow")
 
 
-@pytest.mark.slow  # logs and loads an MLflow model in a second interpreter
-def test_a_logged_forecaster_loads_in_a_fresh_process_and_forecasts_the_same(tmp_path):
+def _logged(tmp_path):
+    """A linear forecaster fit on _history(), logged to a fresh SQLite store: the
+    forecaster, its history, the store's URI, the logged model's info and its runs:/ URI."""
     from seqcast.pyfunc_model import log_forecaster
 
     history = _history()
@@ -28,11 +29,22 @@ def test_a_logged_forecaster_loads_in_a_fresh_process_and_forecasts_the_same(tmp
     mlflow.set_experiment("pyfunc")
     with mlflow.start_run() as run:
         info = log_forecaster(forecaster, "forecaster", history, tmp_path / "saved")
-    assert info.signature is not None and info.metadata["min_history"] == forecaster.min_history
-    model_uri = f"runs:/{run.info.run_id}/forecaster"
+    return forecaster, history, uri, info, f"runs:/{run.info.run_id}/forecaster"
 
+
+def _request_rows(forecaster, history) -> pd.DataFrame:
+    """The last min_history prices as the pyfunc reads them: ISO date, close."""
     tail = history.iloc[-forecaster.min_history :].reset_index()
     tail["date"] = tail["date"].dt.strftime("%Y-%m-%d")
+    return tail
+
+
+@pytest.mark.slow  # logs and loads an MLflow model in a second interpreter
+def test_a_logged_forecaster_loads_in_a_fresh_process_and_forecasts_the_same(tmp_path):
+    forecaster, history, uri, info, model_uri = _logged(tmp_path)
+    assert info.signature is not None and info.metadata["min_history"] == forecaster.min_history
+
+    tail = _request_rows(forecaster, history)
     (tmp_path / "input.json").write_text(tail.to_json(orient="records"))
     script = textwrap.dedent(
         f"""
@@ -82,20 +94,12 @@ def test_mlflow_models_serve_answers_with_the_same_forecasts_over_rest(tmp_path)
     import time
     import urllib.request
 
-    from seqcast.pyfunc_model import log_forecaster
-
-    history = _history()
-    forecaster = PriceForecaster.fit(history, "linear", _params())
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_experiment("serve")
-    with mlflow.start_run() as run:
-        log_forecaster(forecaster, "forecaster", history, tmp_path / "saved")
+    forecaster, history, uri, _, model_uri = _logged(tmp_path)
     port = _free_port()
     env = {**os.environ, "MLFLOW_TRACKING_URI": uri, "MLFLOW_DISABLE_TELEMETRY": "true"}
     command = [
         sys.executable, "-m", "mlflow", "models", "serve",
-        "-m", f"runs:/{run.info.run_id}/forecaster",
+        "-m", model_uri,
         "--env-manager", "local", "-h", "127.0.0.1", "-p", str(port), "-w", "1",
     ]  # fmt: skip
     server = subprocess.Popen(
@@ -114,8 +118,7 @@ def test_mlflow_models_serve_answers_with_the_same_forecasts_over_rest(tmp_path)
                         f"the server did not start: {server.stderr.read().decode()[-2000:]}"
                     )
                 time.sleep(0.5)
-        tail = history.iloc[-forecaster.min_history :].reset_index()
-        tail["date"] = tail["date"].dt.strftime("%Y-%m-%d")
+        tail = _request_rows(forecaster, history)
         body = json.dumps(
             {"dataframe_records": tail.to_dict(orient="records"), "params": {"steps": 5}}
         ).encode()

@@ -15,6 +15,7 @@ import pandas as pd
 
 from seqcast import artifacts, plots
 from seqcast.errors import SeqcastError
+from seqcast.forecaster import future_business_days
 from seqcast.metrics import rmse, rounded
 from seqcast.models import Forecaster, load_model
 from seqcast.multistep import recursive_forecast
@@ -40,11 +41,6 @@ def choose_model(choice: str, scores: dict[str, float]) -> str:
     if choice not in scores:
         raise SeqcastError(f"forecast.model = {choice!r}: choose 'best' or one of {list(scores)}")
     return choice
-
-
-def future_business_days(last: pd.Timestamp, days: int) -> pd.DatetimeIndex:
-    """The `days` business days (Monday to Friday) after `last`; exchange holidays included."""
-    return pd.bdate_range(last + pd.offsets.BDay(1), periods=days, name="date")
 
 
 def forecast_beyond(

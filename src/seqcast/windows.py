@@ -180,7 +180,8 @@ def make_windows(
     result = {}
     for split in splits:
         kept = _kept_windows(in_split[split], first_origin, n_windows, horizon, steps)
-        if not len(all_origins[kept]):
+        origins = all_origins[kept]
+        if not len(origins):
             n_split = int(in_split[split].sum())
             if n_split and steps > 1:
                 raise SeqcastError(
@@ -192,7 +193,7 @@ def make_windows(
             x=all_windows[kept],
             y=all_y[kept],
             target_dates=all_dates[kept],
-            origin_dates=all_origins[kept],
+            origin_dates=origins,
             feature_names=feature_names,
             target_index=int(target_index),
         )
