@@ -75,7 +75,12 @@ def export_commit(root: Path, commit: str, dest: Path) -> None:
         raise SeqcastError(f"commit {commit} is not in the repository at {root}; fetch it first")
     archive = _git(root, "archive", "--format=tar", commit)
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(dest, filter="data")
+        # The "data" filter refuses links and paths out of `dest`; Python < 3.11.4 has no
+        # filters (and `git archive` of our own commit writes neither).
+        if hasattr(tarfile, "data_filter"):
+            tar.extractall(dest, filter="data")
+        else:
+            tar.extractall(dest)
 
 
 def _make_repository(path: Path) -> None:
