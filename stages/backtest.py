@@ -25,6 +25,7 @@ def main() -> None:
     r = backtest(args.origin, args.model, pd.read_parquet(args.features), load_params())
     with artifacts.output_dir(args.out) as out:
         artifacts.write_fold(out, r.fold, r.predictions, r.metrics_by_step, r.prep, r.history)
+        artifacts.write_intervals(out, r.intervals)
     train, test, m = r.fold["train"], r.fold["test"], r.metrics
     print(
         f"backtest: {args.model} at {r.fold['origin']}: trained {train['start']} .. "

@@ -4,10 +4,13 @@ Writes, under --reports, the markdown report and a self-contained HTML copy of i
 metrics.json (step-1 metrics per model: the headline that DVC shows), per_step.json
 (metrics per model and step), significance.json (Diebold-Mariano tests against the naive
 forecast per model and step), backtest.json, seeds.json, predictions.csv (step-1 test
-predictions, for the gate and `dvc plots`), the figures and the tables of the other plots.
+predictions, for the gate and `dvc plots`), intervals.json (coverage of every model's
+intervals), the figures and the tables of the other plots. The report ends with the
+forecast past the last observed date.
 """
 
 import argparse
+from dataclasses import fields
 from pathlib import Path
 
 from seqcast import stage, tracking
@@ -20,16 +23,15 @@ def main() -> None:
     parser.add_argument("--evaluations", required=True, help="directory of evaluate@ outputs")
     parser.add_argument("--models", required=True, help="directory of train@model outputs")
     parser.add_argument("--backtest", required=True, help="directory of backtest@ outputs")
+    parser.add_argument("--forecast", required=True, help="the forecast stage's output directory")
     parser.add_argument("--split", required=True, help="unscaled table with split column")
     parser.add_argument("--ranges", required=True, help="split date ranges (JSON)")
     parser.add_argument("--source", required=True, help="provenance of the raw data (JSON)")
     parser.add_argument("--reports", required=True, help="directory for the report and its data")
     args = parser.parse_args()
     params = load_params()
-    paths = [Path(p) for p in (args.evaluations, args.models, args.backtest, args.split)]
-    result = compare(params, Inputs(*paths, Path(args.ranges), Path(args.source)))
-    files = publish(result, Path(args.reports))
-    # The parent MLflow run of this pipeline execution gets the report and ends.
+    result = compare(params, Inputs(*(Path(getattr(args, f.name)) for f in fields(Inputs))))
+    files = publish(result, Path(args.reports))  # then the parent MLflow run gets them, ends
     tracking.finish_pipeline_run(params, files=files, metrics=result.metrics)
     print(f"compare: {len(result.metrics)} models -> {files[0]}")
 

@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from inmemory import Pipeline
 from repo_helpers import ROOT
 
 from seqcast.errors import SeqcastError
 from seqcast.forecaster import PriceForecaster
-from seqcast.forecasting import forecast_beyond
+from seqcast.models.baselines import LinearForecaster
 from seqcast.params import parse_params
 
 BASE = yaml.safe_load((ROOT / "params.yaml").read_text())
@@ -49,14 +50,21 @@ def test_a_saved_forecaster_loads_and_forecasts_bit_for_bit(tmp_path, name):
     assert loaded.min_history == forecaster.min_history
 
 
-def test_it_forecasts_as_the_pipeline_does_from_the_same_model():
-    history = _history()
-    forecaster = PriceForecaster.fit(history, "linear", _params())
-    table = history.copy()
-    expected = forecast_beyond(forecaster.model, table, forecaster.prep, 10)
-    got = forecaster.predict(history, 10)
-    np.testing.assert_array_equal(got["forecast"], expected["recursive_forecast"])
-    assert (got.index == expected.index).all()
+def test_from_any_test_origin_it_forecasts_what_the_evaluation_scores():
+    """The evaluation rolls the stored test windows forward; the forecaster rebuilds them
+    from prices alone. Cut the history at a test origin: the same forecasts."""
+    rng = np.random.default_rng(3)
+    pipe = Pipeline(100 + np.cumsum(rng.normal(0, 1, 300)), transform="difference")
+    model = LinearForecaster(alpha=1.0)
+    model.fit(pipe.train, pipe.val)
+    scored = pipe.forecasts(model, 6)
+    forecaster = PriceForecaster("linear", pipe.prep, model)
+    prices = pipe.table["close"]
+    for origin in scored["origin_date"].unique()[[0, 17, -7]]:
+        expected = scored[scored["origin_date"] == origin]
+        got = forecaster.predict(prices.loc[:origin], 6)
+        np.testing.assert_allclose(got["forecast"], expected["predicted"], rtol=1e-12)
+        assert got["step"].tolist() == expected["step"].tolist()
 
 
 def test_a_date_column_and_a_series_work_like_a_date_index():

@@ -6,12 +6,8 @@ import pytest
 from inmemory import Pipeline, sine
 
 from seqcast.errors import SeqcastError
-from seqcast.forecasting import (
-    choose_model,
-    forecast_beyond,
-    future_business_days,
-    validation_rmse,
-)
+from seqcast.forecaster import PriceForecaster, future_business_days
+from seqcast.forecasting import choose_model, validation_rmse
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
 from seqcast.params import parse_params
 
@@ -44,6 +40,13 @@ def test_forecast_model_must_be_enabled():
     assert parse_params({"forecast": {"model": "linear", "days": 5}}).forecast.days == 5
 
 
+def test_forecast_model_may_be_a_registered_model_by_alias_or_version():
+    for uri in ("models:/seqcast-AAPL@champion", "models:/seqcast-AAPL/3"):
+        assert parse_params({"forecast": {"model": uri}}).forecast.model == uri
+    with pytest.raises(SeqcastError, match=r"models:/<name>@<alias> or models:/<name>/<version>"):
+        parse_params({"forecast": {"model": "models:/seqcast-AAPL"}})
+
+
 def test_validation_rmse_is_in_price_units_on_the_validation_windows():
     rng = np.random.default_rng(0)
     pipe = Pipeline(100 + np.cumsum(rng.normal(0, 1, 150)), transform="difference")
@@ -65,11 +68,11 @@ def test_forecast_beyond_the_last_date_continues_a_linear_recurrence(steps):
     pipe = Pipeline(sine(200), steps=steps)
     model = LinearForecaster(alpha=1e-12)
     model.fit(pipe.train, pipe.val)
-    frame = forecast_beyond(model, pipe.table, pipe.prep, days=12)
-    assert list(frame.columns) == ["step", "recursive_forecast"]
+    frame = PriceForecaster("linear", pipe.prep, model).predict(pipe.table["close"], 12)
+    assert list(frame.columns) == ["step", "forecast"]  # no intervals: none calibrated
     assert frame["step"].tolist() == list(range(1, 13))
     assert frame.index[0] == pipe.table.index[-1] + pd.offsets.BDay(1)
-    np.testing.assert_allclose(frame["recursive_forecast"], sine(212)[200:], atol=1e-6)
+    np.testing.assert_allclose(frame["forecast"], sine(212)[200:], atol=1e-6)
 
 
 def test_naive_forecast_beyond_the_last_date_is_flat():
@@ -77,5 +80,5 @@ def test_naive_forecast_beyond_the_last_date_is_flat():
     pipe = Pipeline(100 + np.cumsum(rng.normal(0, 1, 150)))
     naive = NaiveForecaster()
     naive.fit(pipe.train, pipe.val)
-    frame = forecast_beyond(naive, pipe.table, pipe.prep, days=5)
-    np.testing.assert_allclose(frame["recursive_forecast"], pipe.table["close"].iloc[-1], 1e-14)
+    frame = PriceForecaster("naive", pipe.prep, naive).predict(pipe.table["close"], 5)
+    np.testing.assert_allclose(frame["forecast"], pipe.table["close"].iloc[-1], 1e-14)

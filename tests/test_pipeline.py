@@ -147,7 +147,13 @@ def test_forecast_past_the_last_date_by_the_best_model_on_validation(repo):
     assert summary["method"] == "recursive"
     forecast = pd.read_csv(repo / "reports/forecast/forecast.csv", parse_dates=["date"])
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    assert list(forecast.columns) == ["date", "step", "recursive_forecast"]
+    assert list(forecast.columns) == [
+        "date", "step", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"
+    ]  # fmt: skip
+    assert (forecast["lower_95"] <= forecast["lower_80"]).all()
+    assert (forecast["lower_80"] <= forecast["forecast"]).all()
+    assert (forecast["forecast"] <= forecast["upper_80"]).all()
+    assert (forecast["upper_80"] <= forecast["upper_95"]).all()
     assert len(forecast) == params["forecast"]["days"]
     last = pd.read_parquet(repo / "data/split/split.parquet").index[-1]
     assert summary["last_observed_date"] == last.strftime("%Y-%m-%d")
@@ -169,14 +175,14 @@ def test_the_forecast_command_gives_the_forecast_stage_s_numbers_without_dvc(rep
     assert frame["step"].tolist() == [1, 2, 3]
     # naive: no change from the last observed price (the CSV keeps six decimals)
     assert (
-        frame["recursive_forecast"].tolist()
-        == [pytest.approx(summary["last_observed_price"], abs=5e-7)] * 3
+        frame["forecast"].tolist() == [pytest.approx(summary["last_observed_price"], abs=5e-7)] * 3
     )
 
     unknown = run(repo, str(BIN / "seqcast"), "forecast", "--model", "arima")
     assert unknown.returncode == 2 and unknown.stdout == ""
     assert unknown.stderr.strip().splitlines() == [
-        f"seqcast forecast: error: --model arima: choose best or one of {', '.join(MODELS)}"
+        f"seqcast forecast: error: --model arima: choose best, one of {', '.join(MODELS)} "
+        "or models:/<name>@<alias>"
     ]
 
 

@@ -28,6 +28,7 @@ ALLOWED = {
     "forecast": {"matplotlib"},  # the forecast figure
     "evaluate": {"matplotlib", "mlflow"},  # figures, and the model's MLflow run
     "compare": {"matplotlib", "mlflow", "scipy.stats"},  # report tests; the parent run
+    "register": set(),  # MLflow and the gate load once it runs, not to start
 }
 
 PROBE = textwrap.dedent(

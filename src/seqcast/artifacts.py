@@ -29,6 +29,8 @@ PER_STEP = "per_step.json"
 PREDICTIONS = "predictions.csv"
 SEEDS = "seeds.json"  # metrics per training seed; reports/seeds.json: their summary
 FOLD = "fold.json"
+INTERVALS = "intervals.json"  # conformal half-widths and their coverage on the scored block
+FORECASTER = "forecaster"  # the calibrated PriceForecaster, as PriceForecaster.save writes it
 SCALER = "scaler.json"
 # reports/forecast: the forecast stage's
 FORECAST = "forecast.csv"
@@ -161,6 +163,14 @@ def read_fold(directory: str | Path) -> dict[str, Any]:
     return _json(Path(directory) / FOLD)
 
 
+def write_intervals(out: Path, intervals: dict[str, Any]) -> None:
+    atomic.write_json(out / INTERVALS, intervals)
+
+
+def read_intervals(directory: str | Path) -> dict[str, Any]:
+    return _json(Path(directory) / INTERVALS)
+
+
 def write_evaluation(
     out: Path,
     predictions: pd.DataFrame,
@@ -177,7 +187,17 @@ def write_forecast(out: Path, frame: pd.DataFrame, summary: dict[str, Any]) -> N
     atomic.write_json(out / FORECAST_SUMMARY, summary)
 
 
+def read_forecast(directory: str | Path) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The forecast stage's forecast (date -> step, forecast, bounds) and its summary."""
+    directory = Path(directory)
+    frame = pd.read_csv(directory / FORECAST, index_col="date", parse_dates=True)
+    return frame, _json(directory / FORECAST_SUMMARY)
+
+
 def comparison_files(reports: Path) -> dict[str, Path]:
     """The compare stage's outputs under `reports`, by name, as its MLflow run logs them."""
-    names = (REPORT, HTML, METRICS, PER_STEP, SIGNIFICANCE, BACKTEST, SEEDS, PREDICTIONS, FIGURES)
+    names = (
+        REPORT, HTML, METRICS, PER_STEP, SIGNIFICANCE, BACKTEST, SEEDS, INTERVALS, PREDICTIONS,
+        FIGURES,
+    )  # fmt: skip
     return {name: reports / name for name in names}

@@ -1,8 +1,9 @@
 """Walk-forward backtest: refit and score a model on one fold (seqcast.folds cuts it).
 
 Each fold fits its own scaler and target coder on its own training rows, trains the model
-from scratch and scores it exactly as the main evaluation does; nothing learnt in one fold
-reaches another.
+from scratch and scores it exactly as the main evaluation does, and calibrates its
+prediction intervals on its own validation block; nothing learnt in one fold reaches
+another.
 """
 
 from dataclasses import dataclass, replace
@@ -13,6 +14,7 @@ import pandas as pd
 from seqcast.errors import SeqcastError
 from seqcast.evaluation import score_by_step
 from seqcast.folds import backtest_fold, origin_date
+from seqcast.forecaster import PriceForecaster
 from seqcast.models import Forecaster, History, build_model
 from seqcast.multistep import forecasts_by_step
 from seqcast.params import Params
@@ -29,6 +31,7 @@ class FoldResult:
     model: Forecaster
     history: History
     fold: dict[str, Any]  # fold.json: each block's rows and dates (and the origin, by backtest)
+    intervals: dict[str, Any]  # intervals.json: calibrated on the fold's validation block
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -44,6 +47,9 @@ def run_fold(table: pd.DataFrame, model_name: str, params: Params) -> FoldResult
     model = build_model(model_name, params.model_params(model_name), params.train_for(model_name))
     history = model.fit(windows["train"], windows["val"])
     predictions = forecasts_by_step(model, windows["test"], table, prep, params.multistep.steps)
+    forecaster = PriceForecaster(model_name, prep, model).calibrated(
+        table, params.forecast.days, params.forecast.intervals
+    )
     blocks = {
         split: {
             "rows": int((table["split"] == split).sum()),
@@ -52,9 +58,9 @@ def run_fold(table: pd.DataFrame, model_name: str, params: Params) -> FoldResult
         }
         for split in SPLITS
     }
-    return FoldResult(
-        predictions, score_by_step(predictions, table, target), prep, model, history, blocks
-    )
+    scores = score_by_step(predictions, table, target)
+    intervals = forecaster.interval_report(table)
+    return FoldResult(predictions, scores, prep, model, history, blocks, intervals)
 
 
 def backtest(origin: str, model_name: str, features: pd.DataFrame, params: Params) -> FoldResult:

@@ -169,7 +169,12 @@ def write_plot_page(args: argparse.Namespace) -> None:
     argument("--model", help="a model in models.enabled, or best (default: forecast.model)"),
     argument("--days", type=int, help="business days to forecast (default: forecast.days)"),
     argument("--params", type=Path, default=Path("params.yaml"), help="the params file"),
-    argument("--models", type=Path, default=Path("data/models"), help="train@model outputs"),
+    argument(
+        "--evaluations",
+        type=Path,
+        default=Path("reports/models"),
+        help="evaluate@model outputs (their calibrated forecasters)",
+    ),
     argument("--windows", type=Path, default=Path("data/windows"), help="window stage output"),
     argument(
         "--split", type=Path, default=Path("data/split/split.parquet"), help="the split table"
@@ -178,12 +183,12 @@ def write_plot_page(args: argparse.Namespace) -> None:
 def forecast(args: argparse.Namespace) -> None:
     """Forecast past the last observed date with the models that `dvc repro` trained, as
     the forecast stage does, without DVC: the model is --model (or forecast.model; best:
-    the lowest validation RMSE), the length --days (or forecast.days). Prints the dated
-    forecast in price units as CSV (date, step, recursive_forecast); how the model was
-    chosen goes to stderr."""
+    the lowest validation RMSE; or a registered models:/<name>@<alias>), the length --days
+    (or forecast.days). Prints the dated forecast in price units as CSV (date, step,
+    forecast and the 80% and 95% bounds); how the model was chosen goes to stderr."""
     from seqcast.errors import SeqcastError
-    from seqcast.forecasting import forecast_trained
-    from seqcast.params import load_params
+    from seqcast.forecasting import forecast_trained, store_uri
+    from seqcast.params import REGISTRY_SCHEME, load_params
 
     params = load_params(args.params)
     choice = args.model or params.forecast.model
@@ -191,15 +196,19 @@ def forecast(args: argparse.Namespace) -> None:
     if days < 1:
         raise SeqcastError(f"--days {days}: forecast at least one business day")
     enabled = params.models.enabled
-    if choice != "best" and choice not in enabled:
-        raise SeqcastError(f"--model {choice}: choose best or one of {', '.join(enabled)}")
-    needed = [args.models / n for n in enabled] + [args.windows, args.split]
+    registered = choice.startswith(REGISTRY_SCHEME)
+    if choice != "best" and choice not in enabled and not registered:
+        raise SeqcastError(
+            f"--model {choice}: choose best, one of {', '.join(enabled)} or models:/<name>@<alias>"
+        )
+    needed = [args.evaluations / n for n in enabled] + [args.windows, args.split]
     absent = [str(path) for path in needed if not path.exists()]
     if absent:
         raise SeqcastError(f"{', '.join(absent)}: not found; run `make repro` first")
     result = forecast_trained(
-        args.models, args.windows, args.split, enabled, choice, days, params.data.ticker
-    )
+        args.evaluations, args.windows, args.split, enabled, choice, days, params.data.ticker,
+        store_uri(choice),
+    )  # fmt: skip
     s = result.summary
     logger.info(
         "forecast: %s (%s), %d business days after %s",

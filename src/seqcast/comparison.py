@@ -22,6 +22,8 @@ from seqcast.significance import DieboldMariano, against_naive_by_step
 from seqcast.sources.synthetic import floor_at, oracle_forecast
 
 Scores = dict[str, dict[str, float]]  # {model: {metric: value}}
+# The forecast stage's figure, from the report (reports/comparison.md)
+FORECAST_FIGURE = "forecast/forecast.png"
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class Inputs:
     evaluations: Path  # reports/models: evaluate@model's directories
     models: Path  # data/models: train@model's directories
     backtest: Path  # data/backtest/<origin>/<model>
+    forecast: Path  # reports/forecast: the forecast stage's forecast past the last date
     split: Path  # the unscaled split table
     ranges: Path  # split date ranges (JSON)
     source: Path  # provenance of the raw data (JSON)
@@ -51,6 +54,10 @@ class Comparison:
     seeds: dict[str, dict]  # {model: {seeds, mean, std}}: reports/seeds.json
     context: dict[str, Any]  # what the report says about the data and the splits
     prices: pd.Series  # the target series, for the forecast figure's history
+    intervals: dict[str, dict]  # {model: intervals.json}: calibration and test coverage
+    backtest_intervals: dict[str, dict[str, dict]]  # {model: {origin date: intervals.json}}
+    forecast: pd.DataFrame  # the forecast stage's: date -> step, forecast, bounds
+    forecast_summary: dict[str, Any]  # its forecast.json
     show_seeds: list[int] = field(default_factory=list)  # seeds the report lists, if several
 
     @property
@@ -67,6 +74,19 @@ class Comparison:
         }
 
     @property
+    def interval_summary(self) -> dict[str, dict]:
+        """reports/intervals.json: coverage beside nominal, on the test split and per fold."""
+        return {
+            n: {
+                "test": report["test"],
+                "folds": {
+                    day: fold["test"] for day, fold in self.backtest_intervals.get(n, {}).items()
+                },
+            }
+            for n, report in self.intervals.items()
+        }
+
+    @property
     def significance(self) -> dict[str, dict[str, dict]]:
         """reports/significance.json: every model but naive, by step."""
         return {
@@ -80,10 +100,16 @@ def _json(path: Path) -> Any:
     return json.loads(path.read_text())
 
 
+def _dated_folds(params: Params, folds: Path) -> dict[str, Any]:
+    """Each fold's directory name by the date it resolved to (fold.json), in time order."""
+    b = params.backtest
+    dated = {artifacts.read_fold(folds / str(o) / b.models[0])["origin"]: o for o in b.origins}
+    return {day: dated[day] for day in sorted(dated)}
+
+
 def _backtest(params: Params, folds: Path) -> tuple[dict[str, Scores], dict[str, dict], str]:
     b = params.backtest
-    # Each fold by the date it resolved to (fold.json), in time order.
-    dated = {artifacts.read_fold(folds / str(o) / b.models[0])["origin"]: o for o in b.origins}
+    dated = _dated_folds(params, folds)
     per_fold = {
         model: {
             day: artifacts.read_metrics(folds / str(dated[day]) / model) for day in sorted(dated)
@@ -165,9 +191,16 @@ def compare(params: Params, inputs: Inputs) -> Comparison:
     seed_runs = {n: artifacts.read_seed_metrics(d) for n, d in evaluations.items()}
     seeds = {n: {"seeds": runs, **mean_and_spread(runs)} for n, runs in seed_runs.items()}
     shown = params.seed_list() if params.seeds.count > 1 else []
+    intervals = {n: artifacts.read_intervals(d) for n, d in evaluations.items()}
+    dated = _dated_folds(params, inputs.backtest)
+    fold_intervals = {
+        m: {day: artifacts.read_intervals(inputs.backtest / str(o) / m) for day, o in dated.items()}
+        for m in params.backtest.models
+    }
     return Comparison(
         metrics, per_step, first_step, tests, rmse_by_step, p_by_step, histories,
-        folds, backtest, settings, seeds, context, table[params.data.target], shown,
+        folds, backtest, settings, seeds, context, table[params.data.target], intervals,
+        fold_intervals, *artifacts.read_forecast(inputs.forecast), shown,
     )  # fmt: skip
 
 
@@ -197,6 +230,10 @@ def markdown(result: Comparison, figures: dict[str, str]) -> str:
         report.per_step_section(result.rmse_by_step, result.p_by_step)
         + f"\n![Error by forecast step]({per_step_figure})\n",
         report.backtest_section(result.backtest_folds, result.backtest, result.backtest_settings),
+        report.intervals_section(result.intervals, result.backtest_intervals),
+        report.forecast_section(
+            result.forecast, result.forecast_summary, FORECAST_FIGURE, result.context["ticker"]
+        ),
     ]
     if result.show_seeds:
         sections.append(report.seeds_section(result.seeds, result.show_seeds))
@@ -220,5 +257,6 @@ def publish(result: Comparison, reports: Path) -> list[Path]:
     atomic.write_json(files[artifacts.PER_STEP], result.per_step)
     atomic.write_json(files[artifacts.BACKTEST], result.backtest)
     atomic.write_json(files[artifacts.SEEDS], result.seeds)
+    atomic.write_json(files[artifacts.INTERVALS], result.interval_summary)
     atomic.write_json(files[artifacts.SIGNIFICANCE], result.significance)
     return list(files.values())

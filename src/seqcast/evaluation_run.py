@@ -1,5 +1,7 @@
 """evaluate@model's whole job: score a trained model on the test split, draw its figures,
-write its inspection artifacts and record its MLflow run."""
+write its inspection artifacts, calibrate its prediction intervals on the validation split
+and measure their coverage on the test split, save the calibrated forecaster and record its
+MLflow run."""
 
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,15 +44,25 @@ def evaluate_model(
     if model.trained_by_epochs:
         plots.loss_figure({name: history}, out / artifacts.LOSS_FIGURE)
     inspection.write_artifacts(name, model, test, out)
+    forecaster = PriceForecaster(name, prep, model).calibrated(
+        table, params.forecast.days, params.forecast.intervals
+    )
+    intervals = forecaster.interval_report(table)
+    artifacts.write_intervals(out, intervals)
+    forecaster.save(out / artifacts.FORECASTER)
+    coverage = {
+        f"test_coverage_{level}": intervals["test"][level]["coverage"]
+        for level in intervals["calibration"]["half_widths"]
+    }
     run_id = tracking.record_model_run(
         name=name,
         params=params,
-        metrics=result.metrics,
+        metrics={**result.metrics, **coverage},
         history=history,
         report_dir=out,
         model_dir=model_dir,
         raw_data=paths["raw"],
-        forecaster=PriceForecaster(name, prep, model),
+        forecaster=forecaster,
         prices=table[prep.target],
         inputs=[model_dir, windows, split, paths["raw"]],
     )

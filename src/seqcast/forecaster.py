@@ -6,19 +6,21 @@ and the trained model. `PriceForecaster.fit` runs the pipeline's own steps on a 
 history: the features, a time split into training and validation rows, the scaler, the
 windows and the model's fit. `predict` rebuilds the inputs from the last prices of any
 history and forecasts `steps` business days past its last date, recursively, in prices.
-It is saved as a directory of JSON files and the model's own files; nothing is pickled.
+With conformal intervals (`seqcast.intervals`), calibrated on validation days the model
+did not train on, each forecast day carries 80% and 95% bounds. It is saved as a
+directory of JSON files and the model's own files; nothing is pickled.
 
     from seqcast.forecaster import PriceForecaster
     from seqcast.params import load_params
 
     forecaster = PriceForecaster.fit(history, "lstm", load_params())
-    forecaster.predict(history, steps=20)           # date -> step, forecast
+    forecaster.predict(history, steps=20)  # date -> step, forecast, lower_80, ..., upper_95
     forecaster.save("my-forecaster")
     PriceForecaster.load("my-forecaster").predict(history, steps=20)
 """
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +30,7 @@ import pandas as pd
 from seqcast import artifacts, atomic
 from seqcast.errors import SeqcastError
 from seqcast.features import FeatureSpec
+from seqcast.intervals import Intervals, StepErrors, block_forecasts, calibrate, coverage
 from seqcast.models import Forecaster, build_model, load_model
 from seqcast.multistep import recursive_forecast
 from seqcast.params import Params
@@ -86,6 +89,7 @@ class PriceForecaster:
     name: str  # the model's registry name
     prep: Preprocessing
     model: Forecaster
+    intervals: Intervals | None = None  # None: point forecasts only
 
     @property
     def target(self) -> str:
@@ -117,11 +121,39 @@ class PriceForecaster:
         prep, windows = pipeline_preprocessing(scaled, table[target], scaler, params, FIT_SPLITS)
         model = build_model(name, params.model_params(name), params.train_for(name))
         model.fit(windows["train"], windows["val"])
-        return cls(name, prep, model)
+        f = params.forecast
+        return cls(name, prep, model).calibrated(table, f.days, f.intervals)
+
+    def block_errors(self, table: pd.DataFrame, block: str, steps: int) -> StepErrors:
+        """Forecasts of 1..`steps` days from every origin of the `block` rows of a table
+        with the target and a split column, beside the actual prices of that block."""
+        prices = table[self.target].to_numpy(dtype="float64")
+        return block_forecasts(
+            self.model, self.prep, prices, table["split"].to_numpy(), block, steps
+        )
+
+    def calibrated(
+        self, table: pd.DataFrame, steps: int, kind: str = "relative"
+    ) -> "PriceForecaster":
+        """This forecaster with conformal intervals for 1..`steps` days on `kind` errors
+        (relative or absolute), calibrated on the validation rows of `table` (target and
+        split columns), which it did not train on."""
+        dates = table.index[table["split"] == "val"]
+        where = f"validation: {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}"
+        intervals = calibrate(self.block_errors(table, "val", steps), where, kind)
+        return replace(self, intervals=intervals)
+
+    def interval_report(self, table: pd.DataFrame) -> dict[str, Any]:
+        """The calibrated intervals and how often the test rows of `table` fell inside them
+        (intervals.json of an evaluation or a backtest fold)."""
+        if self.intervals is None:
+            raise SeqcastError(f"{self.name}: no intervals to report; calibrate first")
+        errors = self.block_errors(table, "test", self.intervals.steps)
+        return {"calibration": self.intervals.to_dict(), "test": coverage(errors, self.intervals)}
 
     def predict(self, history: pd.DataFrame | pd.Series, steps: int) -> pd.DataFrame:
         """Forecasts of the `steps` business days after the history's last date, in prices:
-        date -> step, forecast."""
+        date -> step, forecast, and with intervals lower_80, upper_80, lower_95, upper_95."""
         if steps < 1:
             raise SeqcastError(f"steps = {steps}: forecast at least one day")
         prices = price_series(history, self.target)
@@ -132,8 +164,9 @@ class PriceForecaster:
             )
         last = prices.to_numpy()[None, -self.min_history :]
         predicted = recursive_forecast(self.model, self.prep, last, steps)[0]
+        bounds = {} if self.intervals is None else self.intervals.bounds(predicted)
         return pd.DataFrame(
-            {"step": np.arange(1, steps + 1), "forecast": predicted},
+            {"step": np.arange(1, steps + 1), "forecast": predicted, **bounds},
             index=future_business_days(prices.index[-1], steps),
         )
 
@@ -145,6 +178,7 @@ class PriceForecaster:
             "min_history": self.min_history,
             "window": self.prep.length,
             "target_transform": self.prep.coder.transform,
+            "intervals": None if self.intervals is None else self.intervals.to_dict(),
         }
 
     def save(self, directory: str | Path) -> None:
@@ -169,4 +203,10 @@ class PriceForecaster:
                 f"{directory / BUNDLE_FILE}: format {found!r}; this seqcast reads {FORMAT}"
             )
         prep = Preprocessing.load(directory / artifacts.PREPROCESSING)
-        return cls(str(bundle["model"]), prep, load_model(directory / MODEL_DIR))
+        intervals = bundle.get("intervals")
+        return cls(
+            str(bundle["model"]),
+            prep,
+            load_model(directory / MODEL_DIR),
+            None if intervals is None else Intervals.from_dict(intervals),
+        )

@@ -1,24 +1,24 @@
 """Forecasts past the last observed date: choose the model on validation, roll it forward.
 
 The model is chosen on the validation split (never on the test split, which would make the
-test score optimistic) unless params name one. Its forecast is recursive: each business
-day's input window holds the days before it, predicted ones included, so errors compound
-with the distance from the last observed price.
+test score optimistic) unless params name one, or a registered one (models:/...). Its
+forecast is the PriceForecaster's: recursive, each business day's input window holding the
+days before it, predicted ones included, so errors compound with the distance from the
+last observed price, and so do the conformal intervals around it.
 """
 
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from seqcast import artifacts, plots
 from seqcast.errors import SeqcastError
-from seqcast.forecaster import future_business_days
+from seqcast.forecaster import PriceForecaster
 from seqcast.metrics import rmse, rounded
-from seqcast.models import Forecaster, load_model
-from seqcast.multistep import recursive_forecast
+from seqcast.models import Forecaster
+from seqcast.params import REGISTRY_SCHEME
 from seqcast.preprocessing import Preprocessing
 from seqcast.windows import Windows
 
@@ -43,79 +43,140 @@ def choose_model(choice: str, scores: dict[str, float]) -> str:
     return choice
 
 
-def forecast_beyond(
-    model: Forecaster, table: pd.DataFrame, prep: Preprocessing, days: int
-) -> pd.DataFrame:
-    """A recursive forecast of `days` business days after the table's last date."""
-    prices = table[prep.target].to_numpy(dtype="float64")
-    context = prep.context
-    if len(prices) < context:
-        raise SeqcastError(f"the series has {len(prices)} days; a forecast needs {context}")
-    predicted = recursive_forecast(model, prep, prices[None, -context:], days)[0]  # (1, context)
-    return pd.DataFrame(
-        {"step": np.arange(1, days + 1), "recursive_forecast": predicted},
-        index=future_business_days(table.index[-1], days),
-    )
-
-
 @dataclass(frozen=True)
 class Forecast:
     """The forecast stage's result: the dated forecast, and what made it."""
 
-    frame: pd.DataFrame  # date -> step, recursive_forecast
+    frame: pd.DataFrame  # date -> step, forecast, lower_80, upper_80, lower_95, upper_95
     summary: dict[str, Any]  # forecast.json
     how: str  # how the model was chosen, in words
     observed: pd.Series  # the observed prices a figure shows before the forecast
     title: str  # the figure's
 
+    def describe(self) -> str:
+        """One line: the model, how it was chosen, its validation scores, the days."""
+        s, how = self.summary, self.how
+        if s.get("validation_rmse"):
+            scores = ", ".join(f"{n} {v:.4g}" for n, v in s["validation_rmse"].items())
+            how += f"; validation RMSE {scores}"
+        return f"{s['model']} ({how}): {s['days']} business days after {s['last_observed_date']}"
+
     def figure(self, path: Path) -> None:
-        """The forecast after the last observed prices."""
-        values = self.frame["recursive_forecast"]
-        plots.future_forecast_figure(self.observed, values, self.summary["model"], self.title, path)
+        """The forecast and its bands after the last observed prices."""
+        plots.future_forecast_figure(
+            self.observed, self.frame, self.summary["model"], self.title, path
+        )
+
+
+def _described(forecaster: PriceForecaster, table: pd.DataFrame, days: int) -> dict[str, Any]:
+    """What every forecast.json says of the data and the intervals."""
+    target = forecaster.target
+    intervals = forecaster.intervals
+    return {
+        "last_observed_date": table.index[-1].strftime("%Y-%m-%d"),
+        "last_observed_price": float(table[target].iloc[-1]),
+        "days": days,
+        "target_transform": forecaster.prep.coder.transform,
+        "intervals": None
+        if intervals is None
+        else {key: intervals.to_dict()[key] for key in ("levels", "method", "calibrated_on")},
+    }
 
 
 def forecast_future(
-    models: dict[str, Forecaster],
+    forecasters: dict[str, PriceForecaster],
     val: Windows,
     table: pd.DataFrame,
-    prep: Preprocessing,
     choice: str,
     days: int,
     ticker: str,
 ) -> Forecast:
-    """Choose among `models` (forecast.model: a name or "best" on validation) and forecast
-    `days` business days past the table's last date."""
-    scores = {name: validation_rmse(m, val, table, prep) for name, m in models.items()}
+    """Choose among `forecasters` (forecast.model: a name or "best" on validation) and
+    forecast `days` business days past the table's last date, with their intervals."""
+    scores = {name: validation_rmse(f.model, val, table, f.prep) for name, f in forecasters.items()}
     name = choose_model(choice, scores)
+    chosen = forecasters[name]
     train_dates = table.index[table["split"] == "train"]
     summary = {
         "method": "recursive",
         "model": name,
         "chosen_by": "lowest validation RMSE" if choice == "best" else "params",
         "validation_rmse": rounded(scores),
-        "last_observed_date": table.index[-1].strftime("%Y-%m-%d"),
-        "last_observed_price": float(table[prep.target].iloc[-1]),
-        "days": days,
+        **_described(chosen, table, days),
         "trained_on": [d.strftime("%Y-%m-%d") for d in train_dates[[0, -1]]],
-        "target_transform": prep.coder.transform,
     }
     how = "best on validation" if choice == "best" else "chosen in params"
+    return _forecast(chosen, table, days, ticker, summary, how)
+
+
+def _forecast(
+    forecaster: PriceForecaster,
+    table: pd.DataFrame,
+    days: int,
+    ticker: str,
+    summary: dict[str, Any],
+    how: str,
+) -> Forecast:
+    target = forecaster.target
     title = (
-        f"{ticker} {prep.target}: recursive forecast of {days} business days after "
-        f"{summary['last_observed_date']} by {name} ({how})"
+        f"{ticker} {target}: recursive forecast of {days} business days after "
+        f"{summary['last_observed_date']} by {summary['model']} ({how})"
     )
-    frame = forecast_beyond(models[name], table, prep, days)
-    observed = table[prep.target].iloc[-plots.HISTORY_DAYS :]
+    frame = forecaster.predict(table[target], days)
+    observed = table[target].iloc[-plots.HISTORY_DAYS :]
     return Forecast(frame, summary, how, observed, title)
 
 
-def forecast_trained(
-    models: Path, windows: Path, split: Path, names: list[str], choice: str, days: int, ticker: str
+def forecast_registered(
+    model_uri: str, store_uri: str, table: pd.DataFrame, days: int, ticker: str
 ) -> Forecast:
-    """`forecast_future` over the pipeline's outputs: the models `names` saved under
-    `models` (train@model), the bundle and validation windows in `windows` and the split
-    table; the forecast stage and `seqcast forecast` both call it."""
-    trained = {name: load_model(models / name) for name in names}
-    prep = artifacts.read_preprocessing(windows)
+    """Forecast with a registered forecaster (models:/<name>@champion) from the table's
+    prices: whatever the registry names now, so rerun after the alias moves."""
+    from seqcast.registry import load_forecaster
+
+    forecaster, version = load_forecaster(model_uri, store_uri)
+    summary = {
+        "method": "recursive",
+        "model": forecaster.name,
+        "chosen_by": f"the registry: {model_uri} (version {version})",
+        "registered_model": model_uri,
+        "registered_version": version,
+        **_described(forecaster, table, days),
+    }
+    return _forecast(forecaster, table, days, ticker, summary, f"{model_uri}, version {version}")
+
+
+def store_uri(choice: str) -> str | None:
+    """The MLflow store that a registered forecast.model is read from; None for the
+    pipeline's own models."""
+    if not choice.startswith(REGISTRY_SCHEME):
+        return None
+    from seqcast import lineage, tracking
+
+    return tracking.tracking_uri(lineage.repository_root(Path.cwd()))
+
+
+def forecast_trained(
+    evaluations: Path,
+    windows: Path,
+    split: Path,
+    names: list[str],
+    choice: str,
+    days: int,
+    ticker: str,
+    store_uri: str | None = None,
+) -> Forecast:
+    """The forecast stage's (and `seqcast forecast`'s) forecast over the pipeline's outputs:
+    the calibrated forecasters that evaluate@model saved under `evaluations`, the validation
+    windows in `windows` and the split table; or, when `choice` is models:/..., the
+    registered forecaster of the MLflow store at `store_uri`."""
+    table = pd.read_parquet(split)
+    if choice.startswith(REGISTRY_SCHEME):
+        if store_uri is None:
+            raise SeqcastError(f"forecast.model = {choice}: no MLflow store to read it from")
+        return forecast_registered(choice, store_uri, table, days, ticker)
+    forecasters = {
+        name: PriceForecaster.load(evaluations / name / artifacts.FORECASTER) for name in names
+    }
     val = artifacts.read_windows(windows, "val")
-    return forecast_future(trained, val, pd.read_parquet(split), prep, choice, days, ticker)
+    return forecast_future(forecasters, val, table, choice, days, ticker)

@@ -165,9 +165,13 @@ class MultistepParams(Section):
     strategy: Literal["recursive", "direct"] = "recursive"
 
 
+REGISTRY_SCHEME = "models:/"
+
+
 class ForecastParams(Section):
-    model: str = "best"
+    model: str = "best"  # best, a model of models.enabled, or models:/<name>@<alias>
     days: PositiveInt = 20
+    intervals: Literal["relative", "absolute"] = "relative"
 
 
 def _origin(value: Any) -> Any:
@@ -344,10 +348,17 @@ class Params(Section):
     @model_validator(mode="after")
     def _forecast_model_is_trained(self) -> "Params":
         choice = self.forecast.model
-        if choice != "best" and choice not in self.models.enabled:
+        if choice.startswith(REGISTRY_SCHEME):
+            if not re.fullmatch(r"models:/[^/@]+(@[^/@]+|/\d+)", choice):
+                raise ValueError(
+                    f"forecast.model = {choice!r}: a registered model is "
+                    "models:/<name>@<alias> or models:/<name>/<version>"
+                )
+        elif choice != "best" and choice not in self.models.enabled:
             raise ValueError(
-                f"forecast.model = {choice!r}: choose 'best' (lowest validation error) or a "
-                f"model in models.enabled ({', '.join(self.models.enabled)})"
+                f"forecast.model = {choice!r}: choose 'best' (lowest validation error), a "
+                f"model in models.enabled ({', '.join(self.models.enabled)}) or a registered "
+                "model such as models:/<name>@champion"
             )
         return self
 

@@ -135,13 +135,26 @@ def per_step_figure(rmse: pd.DataFrame, path: str | Path) -> None:
 
 
 def future_forecast_figure(
-    history: pd.Series, forecast: pd.Series, model: str, title: str, path: str | Path
+    history: pd.Series, forecast: pd.DataFrame, model: str, title: str, path: str | Path
 ) -> None:
-    """Recent observed prices, then the recursive forecast past the last observed date."""
+    """Recent observed prices, then the recursive forecast past the last observed date,
+    with its prediction bands (lower_80 / upper_80, ... columns) if it has any."""
     fig, ax = plt.subplots(figsize=(11, 5))
     ax.plot(history.index, history.to_numpy(), color="black", lw=1.3, label="observed")
-    # Joined to the last observation, so the line starts where the data ends.
-    joined = pd.concat([history.iloc[-1:], forecast])
+    # Joined to the last observation, so the line and bands start where the data end.
+    start = pd.Series([history.iloc[-1]], index=history.index[-1:])
+    levels = sorted(
+        (int(c.removeprefix("lower_")) for c in forecast.columns if c.startswith("lower_")),
+        reverse=True,
+    )
+    for level, alpha in zip(levels, (0.15, 0.3, 0.45), strict=False):
+        lower = pd.concat([start, forecast[f"lower_{level}"]])
+        upper = pd.concat([start, forecast[f"upper_{level}"]])
+        ax.fill_between(
+            lower.index, lower.to_numpy(), upper.to_numpy(), color="C3", alpha=alpha, lw=0,
+            label=f"{level}% prediction interval (conformal)",
+        )  # fmt: skip
+    joined = pd.concat([start, forecast["forecast"]])
     ax.plot(
         joined.index,
         joined.to_numpy(),

@@ -8,8 +8,10 @@ model class.
 
 Input: a frame with a `date` column (ISO dates) and the target column (`close` by
 default), at least `min_history` rows (the model's metadata says how many), oldest
-first. Output: one row per forecast step: date, step, forecast. The number of steps is
-the `steps` param (default 20).
+first. Output: one row per forecast step: date, step, forecast, and the conformal 80% and
+95% bounds lower_80, upper_80, lower_95, upper_95. The number of steps is the `steps`
+param; its default, and its most, is the number of steps the intervals were calibrated
+for (forecast.days, 20 by default).
 """
 
 from pathlib import Path
@@ -47,12 +49,17 @@ class ForecasterModel(mlflow.pyfunc.PythonModel):
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
     ) -> pd.DataFrame:
-        steps = int((params or {}).get("steps", DEFAULT_STEPS))
+        steps = int((params or {}).get("steps", default_steps(self.forecaster)))
         return forecast_frame(self.forecaster, model_input, steps)
 
 
+def default_steps(forecaster: Any) -> int:
+    """The steps its intervals cover, or DEFAULT_STEPS for a forecaster without them."""
+    return DEFAULT_STEPS if forecaster.intervals is None else forecaster.intervals.steps
+
+
 def forecast_frame(forecaster: Any, model_input: pd.DataFrame, steps: int) -> pd.DataFrame:
-    """The pyfunc's answer: date (ISO), step, forecast."""
+    """The pyfunc's answer: date (ISO), step, forecast and the bounds of its intervals."""
     history = model_input.assign(date=pd.to_datetime(model_input["date"]))
     forecast = forecaster.predict(history, steps).reset_index()
     return forecast.assign(date=forecast["date"].dt.strftime("%Y-%m-%d"))
@@ -79,8 +86,9 @@ def log_forecaster(
 
     forecaster.save(directory)
     example = input_example(history, forecaster.target, forecaster.min_history)
-    output = forecast_frame(forecaster, example, DEFAULT_STEPS)
-    signature = infer_signature(example, output, params={"steps": DEFAULT_STEPS})
+    steps = default_steps(forecaster)
+    output = forecast_frame(forecaster, example, steps)
+    signature = infer_signature(example, output, params={"steps": steps})
     # Without a local label such as torch's "+cpu", which no package index serves.
     requirements = [f"{p}=={version(p).split('+')[0]}" for p in SERVING_PACKAGES]
     return mlflow.pyfunc.log_model(
@@ -91,5 +99,9 @@ def log_forecaster(
         input_example=example,
         signature=signature,
         pip_requirements=requirements,
-        metadata={"min_history": forecaster.min_history, "target": forecaster.target},
+        metadata={
+            "min_history": forecaster.min_history,
+            "target": forecaster.target,
+            "steps": steps,
+        },
     )

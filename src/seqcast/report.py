@@ -376,3 +376,101 @@ def seeds_section(summary: dict[str, dict[str, dict[str, float]]], seeds: list[i
         "",
     ]
     return "\n".join(lines)
+
+
+def _coverage(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def intervals_section(
+    test: dict[str, dict[str, Any]], folds: dict[str, dict[str, dict[str, Any]]]
+) -> str:
+    """Coverage of the conformal intervals beside their nominal levels: on the test split
+    for every model, and in every walk-forward fold for the backtested ones.
+
+    test: model -> intervals.json (calibration, test); folds: model -> origin -> the same.
+    """
+    first = next(iter(test.values()))
+    calibration = first["calibration"]
+    levels = list(calibration["half_widths"])
+    steps = len(calibration["errors_per_step"])
+    sizes = calibration["errors_per_step"]
+    relative = calibration["errors"] == "relative"
+    named = " and ".join(f"{lv}%" for lv in levels)
+    errors = "log(actual / forecast)" if relative else "actual - forecast, in price units"
+    width = "mean half-width, % of forecast" if relative else "mean half-width"
+    lines = [
+        "## Prediction intervals",
+        "",
+        f"Every forecast of 1 to {steps} business days carries {named} intervals: split "
+        f"conformal on each step's errors, {errors}, on the validation split "
+        f"({sizes[0]} origins at step 1, {sizes[-1]} at step {steps}), which the model never "
+        "trained on. Coverage is the share of the test split's (origin, step) pairs whose "
+        "actual price fell inside the interval; it should sit near the nominal level.",
+        "",
+        "| model | "
+        + " | ".join(f"{lv}% coverage | {lv}% {width}" for lv in levels)
+        + " | pairs |",
+        "|:---|" + "---:|" * (2 * len(levels) + 1),
+    ]
+    low = []
+    for name, report in test.items():
+        cells = []
+        for level in levels:
+            scored = report["test"][level]
+            half = scored["mean_half_width"]
+            shown = f"±{math.expm1(half):.2%}" if relative else _cell(half)
+            cells += [_coverage(scored["coverage"]), shown]
+            if scored["coverage"] is not None and scored["coverage"] < scored["nominal"] - 0.05:
+                low.append(f"{name} ({level}%: {scored['coverage']:.1%})")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {report['test']['pairs']} |")
+    lines.append("")
+    if low:
+        lines += [
+            f"Below nominal by more than 5 points: {_names(low)}. The test days moved more "
+            + ("in percent " if relative else "in price units ")
+            + "than the validation days did, so their errors outgrew the intervals.",
+            "",
+        ]
+    if folds:
+        origins = list(next(iter(folds.values())))
+        lines += [
+            "In the walk-forward folds, each calibrated on its own validation block and "
+            "scored on its own test block:",
+            "",
+            "| model | "
+            + " | ".join(f"{lv}%, origin {o}" for o in origins for lv in levels)
+            + " |",
+            "|:---|" + "---:|" * (len(origins) * len(levels)),
+        ]
+        for name, by_origin in folds.items():
+            cells = [
+                _coverage(by_origin[o]["test"][lv]["coverage"]) for o in origins for lv in levels
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def forecast_section(frame: pd.DataFrame, summary: dict[str, Any], figure: str, ticker: str) -> str:
+    """The forecast past the last observed date, with its bands, at a few steps."""
+    days = len(frame)
+    shown = sorted({1, 5, 10, days} & set(range(1, days + 1)))
+    levels = [c.removeprefix("lower_") for c in frame.columns if c.startswith("lower_")]
+    lines = [
+        "## Forecast past the last observed date",
+        "",
+        f"{summary['model']} ({summary['chosen_by']}) forecasts {ticker} {days} business days "
+        f"after {summary['last_observed_date']}, when it closed at "
+        f"{summary['last_observed_price']:.4g}; each day is fed back as input for the next.",
+        "",
+        "| day | date | forecast | " + " | ".join(f"{lv}% interval" for lv in levels) + " |",
+        "|---:|:---|---:|" + "---:|" * len(levels),
+    ]
+    for step in shown:
+        row = frame[frame["step"] == step].iloc[0]
+        date = frame.index[frame["step"] == step][0].strftime("%Y-%m-%d")
+        bands = [f"{row[f'lower_{lv}']:.2f} .. {row[f'upper_{lv}']:.2f}" for lv in levels]
+        lines.append(f"| {step} | {date} | {row['forecast']:.2f} | " + " | ".join(bands) + " |")
+    lines += ["", f"![Forecast past the last observed date]({figure})", ""]
+    return "\n".join(lines)
