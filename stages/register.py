@@ -17,14 +17,11 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="JSON naming what was registered")
     args = parser.parse_args()
     params = load_params()
-    done = registry.register_selected(params, Path(args.forecast), Path(args.metrics), Path.cwd())
-    name = registry.registered_name(params.tracking.experiment, params.data.ticker)
-    if done is None:
-        print("register: the forecast came from the registry; nothing new to register")
-    else:
-        print(f"register: {done.describe()}")
-    model = None if done is None else done.model
-    atomic.write_json(Path(args.out), {"registered_model": name, "model": model})
+    line, record = registry.register_selected(
+        params, Path(args.forecast), Path(args.metrics), Path.cwd()
+    )
+    atomic.write_json(Path(args.out), record)
+    print(f"register: {line}")
 
 
 if __name__ == "__main__":

@@ -67,7 +67,7 @@ def copy_repository(dest: Path) -> Path:
     sandbox.copy_worktree(ROOT, dest)
     generated = ("comparison.md", "comparison.html", "metrics.json", "figures", "forecast")
     generated += ("backtest.json", "seeds.json", "per_step.json", "significance.json")
-    generated += ("predictions.csv", "plots")
+    generated += ("predictions.csv", "plots", "intervals.json")
     for path in ("dvc.lock", *(f"reports/{name}" for name in generated)):
         target = dest / path
         shutil.rmtree(target) if target.is_dir() else target.unlink(missing_ok=True)

@@ -15,6 +15,7 @@ from test_forecaster import _history, _params
 from seqcast.forecaster import PriceForecaster
 
 mlflow = pytest.importorskip("mlflow")
+BANDED = ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")
 
 
 def _logged(tmp_path):
@@ -66,8 +67,10 @@ def test_a_logged_forecaster_loads_in_a_fresh_process_and_forecasts_the_same(tmp
     expected = forecaster.predict(history, 5)
     assert served["date"].tolist() == expected.index.strftime("%Y-%m-%d").tolist()
     assert served["step"].tolist() == [1, 2, 3, 4, 5]
-    pd.testing.assert_series_equal(
-        served["forecast"], pd.Series(expected["forecast"].to_numpy(), name="forecast")
+    # The forecast and its 80% and 95% bounds, to the bit.
+    assert list(served.columns[2:]) == list(BANDED)
+    pd.testing.assert_frame_equal(
+        served[list(BANDED)], expected[list(BANDED)].reset_index(drop=True)
     )
     # Nothing in the logged model is a pickle.
     local = mlflow.artifacts.download_artifacts(model_uri, dst_path=str(tmp_path / "dl"))
@@ -135,4 +138,5 @@ def test_mlflow_models_serve_answers_with_the_same_forecasts_over_rest(tmp_path)
     served = pd.DataFrame(answer["predictions"])
     expected = forecaster.predict(history, 5)
     assert served["date"].tolist() == expected.index.strftime("%Y-%m-%d").tolist()
-    assert served["forecast"].tolist() == expected["forecast"].tolist()
+    for column in BANDED:
+        assert served[column].tolist() == expected[column].tolist(), column

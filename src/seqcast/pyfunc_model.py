@@ -14,6 +14,7 @@ param; its default, and its most, is the number of steps the intervals were cali
 for (forecast.days, 20 by default).
 """
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,10 @@ def log_forecaster(
     example = input_example(history, forecaster.target, forecaster.min_history)
     steps = default_steps(forecaster)
     output = forecast_frame(forecaster, example, steps)
-    signature = infer_signature(example, output, params={"steps": steps})
+    with warnings.catch_warnings():
+        # `step` is an integer column that is never missing: MLflow's hint does not apply.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        signature = infer_signature(example, output, params={"steps": steps})
     # Without a local label such as torch's "+cpu", which no package index serves.
     requirements = [f"{p}=={version(p).split('+')[0]}" for p in SERVING_PACKAGES]
     return mlflow.pyfunc.log_model(

@@ -10,7 +10,7 @@ import json
 import re
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from seqcast.errors import SeqcastError
 
@@ -26,7 +26,7 @@ LINEAGE_PREFIX = "dvc_dep."
 
 def registered_name(experiment: str, ticker: str) -> str:
     """seqcast-AAPL for experiment seqcast and ticker AAPL (only letters, digits, . _ -)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{experiment}-{ticker}").strip("-")
+    return re.sub(r"[^A-Za-z0-9_.]+", "-", f"{experiment}-{ticker}").strip("-")
 
 
 @dataclass(frozen=True)
@@ -147,23 +147,59 @@ def gate_verdict(metrics: Path, root: Path) -> tuple[bool, str]:
     return not failed, report.strip().splitlines()[-1]
 
 
+def evaluation_run(uri: str, experiment: str, model: str, lock: Path) -> str | None:
+    """The newest finished MLflow run of `model` whose lineage (its dvc_dep.* tags: the
+    training code, data and params files, the saved model, windows, split and raw data)
+    is what `lock` (dvc.lock) records now: the run that logged this exact model, whichever
+    workspace or experiment ran it. None if the store holds none."""
+    import mlflow
+
+    from seqcast.lineage import DEP_TAG, lock_hashes
+
+    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=f"tags.model = '{model}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=100,
+    )
+    for run in runs:
+        recorded = {
+            key.removeprefix(DEP_TAG): value
+            for key, value in run.data.tags.items()
+            if key.startswith(DEP_TAG)
+        }
+        if recorded and lock_hashes(lock, f"train@{model}", recorded) == recorded:
+            return run.info.run_id
+    return None
+
+
 def register_selected(
     params: "Params", forecast: Path, metrics: Path, workdir: Path
-) -> "Registration | None":
+) -> tuple[str, dict[str, Any]]:
     """The register stage: the model that the forecast stage chose (its forecast.json) as
-    a new version, champion if the gate passes; None when that forecast came from the
-    registry already."""
+    a new version, champion if the gate passes. Returns a line for the log and the
+    stage's record: the registered model's name, the model, and whether it registered."""
     from seqcast import lineage, store_lock, tracking
 
     selected = json.loads(forecast.read_text())
-    if "registered_model" in selected:
-        return None
+    name = registered_name(params.tracking.experiment, params.data.ticker)
     model = selected["model"]
-    if not tracking.run_record(workdir, model).is_file():
-        raise SeqcastError(
-            f"no MLflow run of evaluate@{model} in this workspace to register; "
-            f"run `dvc repro -f evaluate@{model}`"
-        )
+    record = {"registered_model": name, "model": model, "registered": False}
+    if "registered_model" in selected:
+        return f"the forecast used {selected['registered_model']}; nothing new to register", record
+    uri = tracking.tracking_uri(lineage.repository_root(workdir))
+    with tracking.store_errors(uri):
+        run_id = evaluation_run(uri, params.tracking.experiment, model, workdir / "dvc.lock")
+    if run_id is None:
+        return (
+            f"nothing registered: no finished run of {model} in {uri} logged the model "
+            f"that dvc.lock records; `dvc repro -f evaluate@{model} register` logs and "
+            "registers it"
+        ), record
     passed, verdict = gate_verdict(metrics, workdir)
     tags = {
         "selected_by": selected["chosen_by"],
@@ -171,9 +207,6 @@ def register_selected(
         "test_rmse": str(json.loads(metrics.read_text())[model]["rmse"]),
         "gate": ("passed: " if passed else "not passed: ") + verdict,
     }
-    name = registered_name(params.tracking.experiment, params.data.ticker)
-    uri = tracking.tracking_uri(lineage.repository_root(workdir))
-    run_id = tracking.recorded_run_id(workdir, model)
     with tracking.store_errors(uri), store_lock.exclusive(uri):
         done = register(uri, name, model, run_id, tags, passed)
-    return replace(done, verdict=verdict)
+    return replace(done, verdict=verdict).describe(), {**record, "registered": True}

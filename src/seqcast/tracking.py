@@ -41,6 +41,8 @@ if TYPE_CHECKING:
     from seqcast.forecaster import PriceForecaster
 
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# A stage's log is read by people: no progress bars for the few small files of a model.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 import mlflow
 from mlflow.data.code_dataset_source import CodeDatasetSource

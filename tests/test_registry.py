@@ -1,0 +1,117 @@
+"""The model registry: a version per registration with its run's lineage, the champion
+alias moved only when the gate passes, a registered forecaster loaded back; and the
+README's champion snippet, run on a reproduced repository."""
+
+import json
+import re
+import subprocess
+
+import pandas as pd
+import pytest
+from repo_helpers import BIN, ROOT, clone_repo, commit, run, subprocess_env
+
+from seqcast.errors import SeqcastError
+from seqcast.registry import CHAMPION, lineage_tags, load_forecaster, register, registered_name
+
+mlflow = pytest.importorskip("mlflow")
+
+
+def test_the_registered_name_is_experiment_and_ticker_in_registry_safe_characters():
+    assert registered_name("seqcast", "AAPL") == "seqcast-AAPL"
+    assert registered_name("my runs", "BRK.B") == "my-runs-BRK.B"
+    assert registered_name("x", "^GSPC") == "x-GSPC"
+
+
+def test_a_version_carries_the_lineage_tags_and_nothing_of_mlflow_s_own():
+    tags = {"git_commit": "abc", "dvc_dep.data/windows": "f00.dir", "data_md5": "d",
+            "mlflow.runName": "lstm", "seqcast.pid": "1", "model": "lstm"}  # fmt: skip
+    assert lineage_tags(tags) == {
+        "git_commit": "abc", "dvc_dep.data/windows": "f00.dir", "data_md5": "d", "model": "lstm"
+    }  # fmt: skip
+
+
+@pytest.mark.slow  # logs a pyfunc model to a fresh store
+def test_champion_moves_only_when_the_gate_passes_and_loads_as_a_forecaster(tmp_path):
+    from test_pyfunc_model import _logged
+
+    forecaster, history, uri, _, model_uri = _logged(tmp_path)
+    run_id = model_uri.split("/")[1]
+    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+    client.set_tag(run_id, "git_commit", "0123abc")
+    client.set_tag(run_id, "dvc_dep.data/windows", "f00.dir")
+
+    first = register(uri, "seqcast-TEST", "forecaster", run_id, {"gate": "passed"}, True)
+    assert (first.version, first.champion, first.previous_champion) == ("1", True, None)
+    second = register(uri, "seqcast-TEST", "forecaster", run_id, {"gate": "failed"}, False)
+    assert (second.version, second.champion, second.previous_champion) == ("2", False, "1")
+    assert client.get_model_version_by_alias("seqcast-TEST", CHAMPION).version == "1"
+    tags = client.get_model_version("seqcast-TEST", "2").tags
+    assert tags["git_commit"] == "0123abc" and tags["dvc_dep.data/windows"] == "f00.dir"
+    assert tags["gate"] == "failed"
+
+    loaded, version = load_forecaster("models:/seqcast-TEST@champion", uri)
+    assert version == "1"
+    pd.testing.assert_frame_equal(loaded.predict(history, 20), forecaster.predict(history, 20))
+    assert load_forecaster("models:/seqcast-TEST/2", uri)[1] == "2"
+    with pytest.raises(SeqcastError, match="not in the registry"):
+        load_forecaster("models:/seqcast-NONE@champion", uri)
+
+
+def _readme_blocks() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Forecast with the champion\n", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"```python\n(.*?)```", section, re.S)
+
+
+def test_the_readme_s_champion_section_has_its_two_snippets_of_ten_lines_at_most():
+    blocks = _readme_blocks()
+    assert len(blocks) == 2
+    assert all(len(block.strip().splitlines()) <= 10 for block in blocks)
+
+
+def test_the_readme_snippet_forecasts_20_days_with_bands_from_the_champion(pipeline_repo, tmp_path):
+    """As on a fresh clone after `make repro`: the committed reports are the reproduced
+    ones, so the gate passes and the register stage names a champion."""
+    repo = clone_repo(pipeline_repo, tmp_path / "repo")
+    commit(repo, "the reproduced state")
+    chosen = json.loads((repo / "reports/forecast/forecast.json").read_text())["model"]
+    # The clone's MLflow store is empty: no run logged this model, so nothing registers.
+    result = run(repo, "dvc", "repro", "-f", "-s", "register")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"register: nothing registered: no finished run of {chosen} in" in result.stdout
+    assert json.loads((repo / "data/registered.json").read_text())["registered"] is False
+    # Log the chosen model's run again, then register it.
+    result = run(repo, "dvc", "repro", "-f", "-s", f"evaluate@{chosen}", "register")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert re.search(rf"register: {chosen} as seqcast-AAPL version 1; champion -> version 1",
+                     result.stdout), result.stdout  # fmt: skip
+    assert json.loads((repo / "data/registered.json").read_text()) == {
+        "registered_model": "seqcast-AAPL", "model": chosen, "registered": True
+    }  # fmt: skip
+    snippet = _readme_blocks()[0]
+    check = snippet + (
+        "\nassert list(forecast.columns) == ['date', 'step', 'forecast', 'lower_80', "
+        "'upper_80', 'lower_95', 'upper_95']\n"
+        "assert len(forecast) == 20\n"
+        "assert (forecast.lower_95 < forecast.lower_80).all()\n"
+        "assert (forecast.lower_80 < forecast.forecast).all()\n"
+        "assert (forecast.forecast < forecast.upper_80).all()\n"
+        "assert (forecast.upper_80 < forecast.upper_95).all()\n"
+    )
+    shown = subprocess.run(
+        [str(BIN / "python"), "-c", check],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        env=subprocess_env(),
+    )
+    assert shown.returncode == 0, shown.stderr[-3000:]
+    assert "lower_80" in shown.stdout
+
+    # The forecast stage takes the champion too.
+    result = run(
+        repo, "dvc", "exp", "run", "-S", "forecast.model=models:/seqcast-AAPL@champion",
+        "--temp",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "models:/seqcast-AAPL@champion, version 1" in result.stdout
