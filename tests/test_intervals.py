@@ -165,3 +165,16 @@ def test_too_few_errors_give_unbounded_intervals_that_survive_json():
     again = Intervals.from_dict(data)
     np.testing.assert_array_equal(again.widths, intervals.widths)
     assert again.errors_per_step == (5, 5) and again.kind == "absolute"
+
+
+def test_auto_is_relative_for_positive_prices_and_absolute_for_a_series_crossing_zero():
+    positive = StepErrors(np.array([[1.0], [2.0]]), np.array([[1.5], [2.5]]))
+    assert calibrate(positive, "validation").kind == "relative"
+    crossing = StepErrors(np.array([[1.0], [-2.0]]), np.array([[1.5], [-1.5]]))
+    assert calibrate(crossing, "validation").kind == "absolute"
+    rng = np.random.default_rng(6)
+    sine = _series(np.sin(np.arange(600) / 8) + rng.normal(0, 0.1, 600))  # around 0
+    params = _params(days=3, intervals="auto", features={"returns": False})
+    forecaster = PriceForecaster.fit(sine, "linear", params)
+    assert forecaster.intervals.kind == "absolute"
+    assert forecaster.intervals.to_dict()["errors"] == "absolute"

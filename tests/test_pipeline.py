@@ -132,6 +132,7 @@ def test_report_significance_and_html(repo, tmp_path):
     assert page["leaderboard"] == sorted(MODELS, key=lambda m: metrics[m]["rmse"])
     assert [image["alt"] for image in page["images"]] == [
         "Error by forecast step",
+        "Forecast past the last observed date",
         "Forecasts against actual prices",
         "Training curves",
     ]
@@ -273,8 +274,9 @@ def test_changing_one_model_reruns_only_its_stages(repo, name, change):
         result = run(repo, "dvc", "repro")
         assert result.returncode == 0, result.stderr
         ran = {line.split("'")[1] for line in result.stdout.splitlines() if "Running stage" in line}
-        # The forecast reruns too: the best model on validation may have changed.
-        assert ran == {f"train@{name}", f"evaluate@{name}", "compare", "forecast"}
+        # The forecast reruns too: the best model on validation may have changed; and the
+        # registration of the model it chose.
+        assert ran == {f"train@{name}", f"evaluate@{name}", "compare", "forecast", "register"}
     finally:
         write_params(repo, {})
         run(repo, "dvc", "checkout", "-q")

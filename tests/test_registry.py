@@ -44,7 +44,7 @@ def test_champion_moves_only_when_the_gate_passes_and_loads_as_a_forecaster(tmp_
     assert (first.version, first.champion, first.previous_champion) == ("1", True, None)
     second = register(uri, "seqcast-TEST", "forecaster", run_id, {"gate": "failed"}, False)
     assert (second.version, second.champion, second.previous_champion) == ("2", False, "1")
-    assert client.get_model_version_by_alias("seqcast-TEST", CHAMPION).version == "1"
+    assert str(client.get_model_version_by_alias("seqcast-TEST", CHAMPION).version) == "1"
     tags = client.get_model_version("seqcast-TEST", "2").tags
     assert tags["git_commit"] == "0123abc" and tags["dvc_dep.data/windows"] == "f00.dir"
     assert tags["gate"] == "failed"

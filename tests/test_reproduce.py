@@ -126,9 +126,11 @@ def test_a_run_of_the_pipeline_reproduces_identically(pipeline_repo):
     assert result.stdout.splitlines() == [
         f"reproduce: run {run_id}: identical ({reproduce.counts(original)})"
     ]
-    # Every test metric of the report, and the last train and val loss.
+    # Every test metric of the report, the intervals' test coverage, and the last train
+    # and val loss.
     reported = json.loads((pipeline_repo / "reports/models/gru/metrics.json").read_text())
-    assert set(original.data.metrics) == {*reported, "train_loss", "val_loss"}
+    coverage = {"test_coverage_80", "test_coverage_95"}
+    assert set(original.data.metrics) == {*reported, *coverage, "train_loss", "val_loss"}
     # The dvc.lock hash of each of train@gru's dependencies and of each file evaluate read.
     train_deps = yaml.safe_load(lock)["stages"]["train@gru"]["deps"]
     read = ["data/models/gru", "data/windows", "data/split/split.parquet"]

@@ -132,12 +132,10 @@ class PriceForecaster:
             self.model, self.prep, prices, table["split"].to_numpy(), block, steps
         )
 
-    def calibrated(
-        self, table: pd.DataFrame, steps: int, kind: str = "relative"
-    ) -> "PriceForecaster":
+    def calibrated(self, table: pd.DataFrame, steps: int, kind: str = "auto") -> "PriceForecaster":
         """This forecaster with conformal intervals for 1..`steps` days on `kind` errors
-        (relative or absolute), calibrated on the validation rows of `table` (target and
-        split columns), which it did not train on."""
+        (auto, relative or absolute: seqcast.intervals), calibrated on the validation rows
+        of `table` (target and split columns), which it did not train on."""
         dates = table.index[table["split"] == "val"]
         where = f"validation: {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}"
         intervals = calibrate(self.block_errors(table, "val", steps), where, kind)

@@ -9,11 +9,13 @@ than 1 / (1 - L) - 1 errors no finite width can promise L, and the width is infi
 honest rather than narrow.
 
 Errors are measured one of two ways (forecast.intervals):
-- relative (the default): log(actual / forecast), so the interval is forecast * exp(+-w).
-  A price that doubles from the calibration block to the test split keeps its coverage as
-  long as its percentage moves stay alike. Prices and forecasts must be positive.
+- relative: log(actual / forecast), so the interval is forecast * exp(+-w). A price that
+  doubles from the calibration block to the test split keeps its coverage as long as its
+  percentage moves stay alike. Prices and forecasts must be positive.
 - absolute: actual - forecast in price units, interval forecast +- w: for series whose
   noise does not grow with their level (a volume near 0, an additive synthetic noise).
+- auto (the default): relative when every price and forecast of the calibration block is
+  positive, else absolute. The choice is recorded beside the widths.
 
 Coverage measured on the test split and on the backtest folds shows whether the
 calibration block was like the days that followed.
@@ -32,7 +34,7 @@ from seqcast.multistep import recursive_forecast
 from seqcast.preprocessing import Preprocessing
 
 LEVELS = (0.8, 0.95)
-KINDS = ("relative", "absolute")
+KINDS = ("auto", "relative", "absolute")
 
 
 def level_name(level: float) -> str:
@@ -55,6 +57,11 @@ class StepErrors:
 
     predicted: np.ndarray  # (origins, steps) prices
     actual: np.ndarray  # (origins, steps): NaN where the target falls outside the block
+
+    def positive(self) -> bool:
+        """Whether every forecast, and every actual price inside the block, is above 0."""
+        known = ~np.isnan(self.actual)
+        return bool((self.predicted > 0).all() and (self.actual[known] > 0).all())
 
     def errors(self, kind: str) -> list[np.ndarray]:
         """Step h's errors over the origins whose target is in the block: log(actual /
@@ -180,10 +187,13 @@ class Intervals:
 def calibrate(
     errors: StepErrors,
     calibrated_on: str,
-    kind: str = "relative",
+    kind: str = "auto",
     levels: tuple[float, ...] = LEVELS,
 ) -> Intervals:
-    """Conformal half-widths for every step and level from a block's errors."""
+    """Conformal half-widths for every step and level from a block's errors of `kind`
+    (auto: relative if the block's prices and forecasts are all positive, else absolute)."""
+    if kind == "auto":
+        kind = "relative" if errors.positive() else "absolute"
     per_step = errors.errors(kind)
     widths = np.array([[conformal_width(e, level) for level in levels] for e in per_step])
     return Intervals(levels, widths, tuple(len(e) for e in per_step), calibrated_on, kind)

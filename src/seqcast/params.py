@@ -171,7 +171,7 @@ REGISTRY_SCHEME = "models:/"
 class ForecastParams(Section):
     model: str = "best"  # best, a model of models.enabled, or models:/<name>@<alias>
     days: PositiveInt = 20
-    intervals: Literal["relative", "absolute"] = "relative"
+    intervals: Literal["auto", "relative", "absolute"] = "auto"
 
 
 def _origin(value: Any) -> Any:
