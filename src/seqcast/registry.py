@@ -39,12 +39,12 @@ class Registration:
     verdict: str = ""  # the gate's summary line, or why it gave none
 
     def describe(self) -> str:
-        before = self.previous_champion or "none"
-        alias = (
-            f"champion -> version {self.version} (was {before})"
-            if self.champion
-            else f"champion stays at version {before}: the gate did not pass ({self.verdict})"
-        )
+        before = self.previous_champion
+        if self.champion:
+            alias = f"champion -> version {self.version} (was {before or 'none'})"
+        else:
+            stays = f"stays at version {before}" if before else "names no version yet"
+            alias = f"champion {stays}: the gate did not pass ({self.verdict})"
         return f"{self.model} as {self.name} version {self.version}; {alias}"
 
 
