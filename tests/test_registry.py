@@ -115,3 +115,18 @@ def test_the_readme_snippet_forecasts_20_days_with_bands_from_the_champion(pipel
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert "models:/seqcast-AAPL@champion, version 1" in result.stdout
+
+
+def test_the_readme_s_forecaster_snippet_runs_without_dvc_or_mlflow(tmp_path, monkeypatch):
+    """The second snippet, with the first's `prices`, in a directory holding params.yaml."""
+    (tmp_path / "params.yaml").write_text((ROOT / "params.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    sample = ROOT / "data/sample/stocks.csv"
+    prices = pd.read_csv(sample).query("ticker == 'AAPL'")[["date", "close"]]
+    namespace = {"prices": prices}
+    exec(_readme_blocks()[1], namespace)
+    forecaster = namespace["forecaster"]
+    forecast = forecaster.predict(prices, steps=20)
+    assert len(forecast) == 20 and forecast.index[0] > pd.Timestamp(prices["date"].iloc[-1])
+    assert {"lower_80", "upper_95"} <= set(forecast.columns)
+    assert (tmp_path / "my-forecaster" / "forecaster.json").is_file()
