@@ -205,7 +205,7 @@ def register_selected(
         "selected_by": selected["chosen_by"],
         "validation_rmse": str(selected["validation_rmse"][model]),
         "test_rmse": str(json.loads(metrics.read_text())[model]["rmse"]),
-        "gate": ("passed: " if passed else "not passed: ") + verdict,
+        "gate": verdict,  # "gate: passed against ...", "gate: FAILED ...", "no verdict: ..."
     }
     with tracking.store_errors(uri), store_lock.exclusive(uri):
         done = register(uri, name, model, run_id, tags, passed)
