@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 CHAMPION = "champion"
 # The run tags a version carries: where the model came from, exactly.
 LINEAGE_TAGS = ("model", "dvc_stages", "git_commit", "git_dirty", "git_dirty_paths", "data_md5")
-LINEAGE_PREFIX = "dvc_dep."
 
 
 def registered_name(experiment: str, ticker: str) -> str:
@@ -49,10 +48,13 @@ class Registration:
 
 
 def lineage_tags(run_tags: dict[str, str]) -> dict[str, str]:
+    """The run's tags of LINEAGE_TAGS and its dvc_dep.* md5s."""
+    from seqcast.lineage import DEP_TAG
+
     return {
         key: value
         for key, value in run_tags.items()
-        if key in LINEAGE_TAGS or key.startswith(LINEAGE_PREFIX)
+        if key in LINEAGE_TAGS or key.startswith(DEP_TAG)
     }
 
 
