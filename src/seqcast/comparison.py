@@ -23,7 +23,7 @@ from seqcast.sources.synthetic import floor_at, oracle_forecast
 
 Scores = dict[str, dict[str, float]]  # {model: {metric: value}}
 # The forecast stage's figure, from the report (reports/comparison.md)
-FORECAST_FIGURE = "forecast/forecast.png"
+FORECAST_FIGURE = f"forecast/{artifacts.FORECAST_FIGURE}"
 
 
 @dataclass(frozen=True)
@@ -107,9 +107,12 @@ def _dated_folds(params: Params, folds: Path) -> dict[str, Any]:
     return {day: dated[day] for day in sorted(dated)}
 
 
-def _backtest(params: Params, folds: Path) -> tuple[dict[str, Scores], dict[str, dict], str]:
+def _backtest(
+    params: Params, folds: Path, dated: dict[str, Any]
+) -> tuple[dict[str, Scores], dict[str, dict], str]:
+    """Each fold's metrics by model and date (`dated`: from _dated_folds), their summary,
+    and the settings in words."""
     b = params.backtest
-    dated = _dated_folds(params, folds)
     per_fold = {
         model: {
             day: artifacts.read_metrics(folds / str(dated[day]) / model) for day in sorted(dated)
@@ -187,12 +190,12 @@ def compare(params: Params, inputs: Inputs) -> Comparison:
     note = _noise_floor_note(_json(inputs.source), params, table, first, metrics)
     if note:
         context["noise_floor_note"] = note
-    folds, backtest, settings = _backtest(params, inputs.backtest)
+    dated = _dated_folds(params, inputs.backtest)
+    folds, backtest, settings = _backtest(params, inputs.backtest, dated)
     seed_runs = {n: artifacts.read_seed_metrics(d) for n, d in evaluations.items()}
     seeds = {n: {"seeds": runs, **mean_and_spread(runs)} for n, runs in seed_runs.items()}
     shown = params.seed_list() if params.seeds.count > 1 else []
     intervals = {n: artifacts.read_intervals(d) for n, d in evaluations.items()}
-    dated = _dated_folds(params, inputs.backtest)
     fold_intervals = {
         m: {day: artifacts.read_intervals(inputs.backtest / str(o) / m) for day, o in dated.items()}
         for m in params.backtest.models

@@ -34,7 +34,6 @@ from seqcast.multistep import recursive_forecast
 from seqcast.preprocessing import Preprocessing
 
 LEVELS = (0.8, 0.95)
-KINDS = ("auto", "relative", "absolute")
 
 
 def level_name(level: float) -> str:
@@ -114,13 +113,13 @@ def block_forecasts(
 
 @dataclass(frozen=True)
 class Intervals:
-    """Half-widths per step and level, in price units, and what they were calibrated on."""
+    """Half-widths per step and level, of the kind of error they were calibrated on."""
 
     levels: tuple[float, ...]
     widths: np.ndarray  # (steps, levels): of log(actual / forecast), or in price units
     errors_per_step: tuple[int, ...]  # n behind each step's widths
     calibrated_on: str  # e.g. "validation: 2019-03-01 to 2020-01-31"
-    kind: str = "relative"  # relative or absolute (KINDS)
+    kind: str = "relative"  # relative or absolute: auto is resolved by calibrate
 
     @property
     def steps(self) -> int:
