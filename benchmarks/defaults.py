@@ -79,7 +79,7 @@ def labelled_table(raw_params: dict) -> pd.DataFrame:
         f.rolling_windows,
         f.returns,
     )
-    return split_table(table, params.split.train, params.split.val, params.split.gap)
+    return split_table(table, params.split)
 
 
 def score(table: pd.DataFrame, raw_params: dict, model: str) -> dict:

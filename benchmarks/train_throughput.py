@@ -120,7 +120,7 @@ def windows_from_params(path: Path) -> tuple[Windows, Windows]:
     spec = FeatureSpec(data.target, f.lags, tuple(f.rolling_windows), f.returns)
     features = spec.make(ticker_rows(raw, data.ticker))
     features = join_extra_columns(features, raw, f.extra_inputs, f.join).table
-    table = split_table(features, s.train, s.val, s.gap)
+    table = split_table(features, s)
     scaled, scaler = scale_split_table(table, params.scale.method)
     _, windows = pipeline_preprocessing(scaled, table[data.target], scaler, params)
     return windows["train"], windows["val"]

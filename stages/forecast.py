@@ -20,7 +20,9 @@ def main() -> None:
     params = load_params()
     f, paths = params.forecast, [Path(p) for p in (args.evaluations, args.windows, args.split)]
     enabled, ticker = params.models.enabled, params.data.ticker
-    forecast = forecast_trained(*paths, enabled, f.model, f.days, ticker, store_uri(f.model))
+    forecast = forecast_trained(
+        *paths, enabled, f.model, f.days, ticker, store_uri(f.model), f.significance
+    )
     with artifacts.output_dir(args.out) as out:
         artifacts.write_forecast(out, forecast.frame, forecast.summary)
         forecast.figure(out / artifacts.FORECAST_FIGURE)

@@ -17,7 +17,7 @@ def main() -> None:
     args = parser.parse_args()
     s = load_params().split
 
-    labelled = split_table(pd.read_parquet(args.features), s.train, s.val, s.gap)
+    labelled = split_table(pd.read_parquet(args.features), s)
     ranges = date_ranges(labelled)
 
     atomic.write_with(args.out, labelled.to_parquet)

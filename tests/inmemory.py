@@ -5,6 +5,7 @@ import pandas as pd
 
 from seqcast.features import FeatureSpec, make_features
 from seqcast.multistep import forecasts_by_step
+from seqcast.params import SplitParams
 from seqcast.preprocessing import Preprocessing, fit_preprocessing
 from seqcast.scaling import AffineScaler, MinMaxScaler
 from seqcast.splitting import split_table
@@ -33,7 +34,7 @@ class Pipeline:
 
     def __init__(self, close, transform="level", steps=1, features=FEATURES, length=LENGTH):
         self.features = make_features(prices_frame(close), "close", **features)
-        self.table = split_table(self.features, 0.6, 0.2)
+        self.table = split_table(self.features, SplitParams(train=0.6, val=0.2))
         values = self.table.drop(columns="split")
         train = (self.table["split"] == "train").to_numpy()
         self.scaler = MinMaxScaler().fit(values[train].to_numpy())

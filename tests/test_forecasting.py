@@ -7,9 +7,9 @@ from inmemory import Pipeline, sine
 
 from seqcast.errors import SeqcastError
 from seqcast.forecaster import PriceForecaster, future_business_days
-from seqcast.forecasting import choose_model, validation_rmse
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
 from seqcast.params import parse_params
+from seqcast.selection import choose_model, p_better_than_naive, validation_rmse
 
 
 def test_future_dates_are_the_business_days_after_the_last_date():
@@ -32,6 +32,31 @@ def test_best_model_is_the_lowest_validation_error_first_listed_on_ties():
     assert choose_model("lstm", {"naive": 0.5, "lstm": 0.9}) == "lstm"
     with pytest.raises(SeqcastError, match=r"forecast.model = 'gru': choose 'best' or one of"):
         choose_model("gru", {"naive": 0.5})
+
+
+def test_best_passes_over_a_model_that_beats_naive_on_validation_only_by_chance():
+    """On a random walk every model looks better than naive on some validation days; with
+    forecast.significance only a significant edge counts."""
+    rng = np.random.default_rng(3)
+
+    def rms(e):
+        return float(np.sqrt(np.mean(e**2)))
+
+    naive = rng.normal(0, 1, 250)  # naive's errors: the walk's steps
+    other = rng.normal(0, 1, 250)
+    lucky = other * 0.99 * rms(naive) / rms(other)  # 1% lower RMSE, by chance alone
+    gru = naive * 0.7 + rng.normal(0, 0.05, 250)  # a real, consistent edge
+    errors = {"naive": naive, "lucky": lucky, "gru": gru}
+    p_better = p_better_than_naive(errors)
+    scores = {n: rms(e) for n, e in errors.items()}
+    assert p_better["lucky"] > 0.3 and p_better["gru"] < 1e-6
+    assert choose_model("best", scores, p_better, 0.05) == "gru"
+
+    del scores["gru"]
+    assert choose_model("best", scores, p_better, 0.05) == "naive"
+    assert choose_model("best", scores, p_better, None) == "lucky"  # the rule off
+    assert choose_model("best", scores) == "lucky"
+    assert p_better_than_naive({"gru": gru}) == {}  # no naive: nothing to test against
 
 
 def test_forecast_model_must_be_enabled():

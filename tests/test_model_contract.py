@@ -130,3 +130,31 @@ def test_build_model_refuses_an_unknown_name_or_another_models_config():
         build_model("transformer", model_class("naive").Config())
     with pytest.raises(TypeError, match=r"expected a LinearConfig"):
         build_model("linear", model_class("naive").Config())
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if model_class(n).torch_module])
+def test_the_skip_connection_adds_a_linear_map_of_the_window_and_survives_saving(tmp_path, name):
+    """skip: linear is a linear autoregression on the whole window plus the recurrent part;
+    it starts at zero, and fit, save and load keep it."""
+    import torch
+
+    cls = model_class(name)
+    model = build_model(name, cls.Config(hidden_size=4, skip="linear"), TINY_TRAIN)
+    train, val, test = _windows(0, 48), _windows(1, 16), _windows(2, 12)
+    torch.manual_seed(0)
+    net = model._build(input_size=2, window=5, outputs=1)
+    assert not net.skip.weight.any() and not net.skip.bias.any()  # zero at the start
+    x = torch.tensor(test.x, dtype=torch.float32)
+    with torch.no_grad():
+        net.skip.weight.copy_(torch.arange(10, dtype=torch.float32)[None] / 10)
+        nn.init.zeros_(net.head.weight), nn.init.zeros_(net.head.bias)
+        expected = x.flatten(1) @ (torch.arange(10, dtype=torch.float32) / 10)
+        torch.testing.assert_close(net(x), expected)
+
+    model.fit(train, val)
+    assert model.net.config.skip and model.net.config.window == 5
+    predicted = model.predict(test.x)
+    model.save(tmp_path)
+    loaded = load_model(tmp_path)
+    assert loaded.net.config.skip
+    np.testing.assert_array_equal(loaded.predict(test.x), predicted)

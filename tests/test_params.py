@@ -103,6 +103,41 @@ def test_split_train_plus_val_must_leave_a_test_split():
     _assert_names(message, "split.train + split.val", "= 1.3", "must be below 1")
 
 
+NO_VALIDATION = {"split": {"train": 0.8, "val": 0.0}}
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, ("forecast.model = best", "split.val = 0", "name the model to forecast with")),
+        ({"forecast": {"model": "lstm"}}, ("split.val = 0", "rnn", "train.patience: null")),
+        (
+            {
+                "forecast": {"model": "lstm"},
+                "train": {"patience": None, "lr_schedule": "reduce_on_plateau"},
+            },
+            ("split.val = 0", "train.lr_schedule", "set train.lr_schedule: none"),
+        ),
+    ],
+)
+def test_no_validation_block_needs_a_named_model_and_fixed_epochs(extra, expected):
+    _assert_names(_error({**NO_VALIDATION, **extra}), *expected)
+
+
+def test_protocol_without_validation_or_clipping_or_backtest_is_expressible():
+    params = parse_params(
+        {
+            "split": {"train": 0.8, "val": 0.0},
+            "forecast": {"model": "lstm"},
+            "train": {"patience": None, "max_epochs": 50, "grad_clip": None},
+            "backtest": {"origins": []},
+        }
+    )
+    assert params.train_for("lstm").patience is None
+    assert params.train_for("gru").grad_clip is None
+    assert params.backtest.origins == []
+
+
 def test_wrong_type():
     message = _error({"window": {"length": "x"}})
     _assert_names(message, "window.length", "'x'", "valid integer")

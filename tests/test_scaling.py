@@ -7,6 +7,7 @@ import pytest
 from sklearn import preprocessing
 
 from seqcast.features import make_features
+from seqcast.params import SplitParams
 from seqcast.scaling import (
     SCALERS,
     MinMaxScaler,
@@ -26,7 +27,7 @@ IDS = ["minmax", "standard"]
 @pytest.fixture
 def labelled(prices):
     table = make_features(prices, "close", lags=3, rolling_windows=[5], returns=True)
-    return split_table(table, 0.7, 0.15)
+    return split_table(table, SplitParams(train=0.7, val=0.15))
 
 
 def _fit_on_train(method, labelled):

@@ -178,3 +178,41 @@ def test_a_failing_source_stops_the_download_with_one_message_and_no_output(repo
     assert "Traceback" not in result.stderr
     assert not (repo / "data/raw/prices.parquet").exists()
     assert not (repo / "data/raw/source.json").exists()
+
+
+def test_a_protocol_without_validation_clipping_or_backtest_runs_end_to_end(repo):
+    """Issue 14's protocol: the last N rows as the test block, no validation block, a
+    fixed epoch count, no gradient clipping, no walk-forward backtest."""
+    write_params(
+        repo,
+        {
+            "models": {"enabled": ["naive", "linear", "rnn"]},
+            "data": {
+                "source": "synthetic",
+                "ticker": "noisy_sine",
+                "target": "value",
+                "synthetic": {"kind": "noisy_sine", "seed": 0},
+            },
+            "features": {"returns": False},
+            "split": {"train": 0.8, "val": 0.0, "test_rows": 200},
+            "train": {"patience": None, "max_epochs": 4, "grad_clip": None},
+            "forecast": {"model": "rnn"},
+            "backtest": {"origins": []},
+        },
+    )
+    result = run(repo, "dvc", "repro")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ranges = json.loads((repo / "data/split/ranges.json").read_text())
+    assert ranges["val"] == {"rows": 0, "start": None, "end": None}
+    assert ranges["test"]["rows"] == 200 and ranges["test"]["end"] == "2002-09-27"
+    history = json.loads((repo / "data/models/rnn/history.json").read_text())
+    assert len(history["train_loss"]) == 4 and history["val_loss"] == []
+    assert history["best_epoch"] == 4  # the last epoch is kept
+    report = (repo / "reports/comparison.md").read_text()
+    assert "No walk-forward backtest: `backtest.origins` is empty." in report
+    intervals = json.loads((repo / "reports/models/rnn/intervals.json").read_text())
+    assert intervals["calibration"]["calibrated_on"].startswith("nothing: no validation block")
+    widths = intervals["calibration"]["half_widths"]
+    assert {w for level in widths.values() for w in level} == {None}  # infinite: none made up
+    forecast = json.loads((repo / "reports/forecast/forecast.json").read_text())
+    assert forecast["model"] == "rnn" and forecast["chosen_by"] == "params"

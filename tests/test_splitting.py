@@ -1,12 +1,14 @@
 """Train / val / test split: contiguous ordered blocks, gap rows, validation of the input."""
 
 import itertools
+import re
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from seqcast.errors import SeqcastError
+from seqcast.params import SplitParams
 from seqcast.splitting import SPLITS, date_ranges, split_labels, split_table
 
 
@@ -77,7 +79,7 @@ def test_gap_that_leaves_exactly_one_test_row_is_accepted():
 def test_split_table_adds_labels_and_leaves_input_untouched():
     table = _table(20)
     original = table.copy()
-    labelled = split_table(table, 0.5, 0.25, gap=1)
+    labelled = split_table(table, SplitParams(train=0.5, val=0.25, gap=1))
     pd.testing.assert_frame_equal(table, original)
     assert "split" not in table.columns
     pd.testing.assert_frame_equal(labelled.drop(columns="split"), original)
@@ -94,12 +96,12 @@ def test_unsorted_dates_raise():
     table = _table(20)
     shuffled = table.iloc[[1, 0, *range(2, 20)]]
     with pytest.raises(SeqcastError, match="unique and increasing"):
-        split_table(shuffled, 0.6, 0.2)
+        split_table(shuffled, SplitParams(train=0.6, val=0.2))
 
 
 def test_descending_dates_raise():
     with pytest.raises(SeqcastError, match="unique and increasing"):
-        split_table(_table(20).iloc[::-1], 0.6, 0.2)
+        split_table(_table(20).iloc[::-1], SplitParams(train=0.6, val=0.2))
 
 
 def test_duplicated_dates_raise():
@@ -107,11 +109,11 @@ def test_duplicated_dates_raise():
     duplicated = pd.concat([table.iloc[:10], table.iloc[9:]])  # row 9 twice, still sorted
     assert duplicated.index.is_monotonic_increasing
     with pytest.raises(SeqcastError, match="unique and increasing"):
-        split_table(duplicated, 0.6, 0.2)
+        split_table(duplicated, SplitParams(train=0.6, val=0.2))
 
 
 def test_date_ranges_match_the_labels():
-    labelled = split_table(_table(20, start="2022-01-03"), 0.5, 0.25, gap=1)
+    labelled = split_table(_table(20, start="2022-01-03"), SplitParams(train=0.5, val=0.25, gap=1))
     # Business days from Mon 2022-01-03: rows 0..9 train, 10 gap, 11..15 val, 16 gap, 17..19 test.
     assert date_ranges(labelled) == {
         "train": {"rows": 10, "start": "2022-01-03", "end": "2022-01-14"},
@@ -121,7 +123,7 @@ def test_date_ranges_match_the_labels():
 
 
 def test_date_ranges_on_the_fixture(prices):
-    labelled = split_table(prices.set_index("date"), 0.7, 0.15)
+    labelled = split_table(prices.set_index("date"), SplitParams(train=0.7, val=0.15))
     ranges = date_ranges(labelled)
     assert list(ranges) == list(SPLITS)
     assert [ranges[name]["rows"] for name in SPLITS] == [140, 30, 30]
@@ -132,3 +134,54 @@ def test_date_ranges_on_the_fixture(prices):
     assert ranges["val"]["end"] == dates.iloc[169]
     assert ranges["test"]["start"] == dates.iloc[170]
     assert ranges["test"]["end"] == dates.iloc[199]
+
+
+@pytest.mark.parametrize(
+    ("split", "expected"),
+    [
+        # The last N rows are the test block; train and val share the rest 70 : 15.
+        ({"test_rows": 30}, [("train", 140), ("val", 30), ("test", 30)]),
+        (
+            {"test_rows": 30, "gap": 2},
+            [("train", 137), ("gap", 2), ("val", 29), ("gap", 2), ("test", 30)],
+        ),
+        # No validation block: one gap between train and test.
+        ({"train": 0.8, "val": 0.0}, [("train", 160), ("test", 40)]),
+        ({"train": 0.8, "val": 0.0, "gap": 3}, [("train", 160), ("gap", 3), ("test", 37)]),
+        ({"val": 0.0, "test_rows": 50}, [("train", 150), ("test", 50)]),
+        # From a date: 2022-01-03 plus 150 business days is 2022-08-01.
+        ({"test_start": "2022-08-01"}, [("train", 124), ("val", 26), ("test", 50)]),
+        ({"test_start": "2022-07-30"}, [("train", 124), ("val", 26), ("test", 50)]),  # a Saturday
+    ],
+)
+def test_test_block_as_last_rows_or_from_a_date_and_validation_optional(split, expected):
+    labelled = split_table(_table(200), SplitParams(**split))
+    assert _runs(labelled["split"]) == expected
+    if "test_start" in split:
+        assert labelled.index[labelled["split"] == "test"][0] == pd.Timestamp("2022-08-01")
+
+
+def test_no_validation_block_has_empty_ranges():
+    ranges = date_ranges(split_table(_table(20), SplitParams(train=0.8, val=0.0)))
+    assert ranges["val"] == {"rows": 0, "start": None, "end": None}
+    assert ranges["test"]["rows"] == 4
+
+
+@pytest.mark.parametrize(
+    ("split", "message"),
+    [
+        ({"test_rows": 200}, "200 rows cannot be split into train (0), val (0) and test (200)"),
+        ({"test_rows": 195}, "use a longer series or a smaller test block"),
+        ({"test_start": "2030-01-01"}, "split.test_start = 2030-01-01: no date on or after it"),
+        ({"test_start": "2020-01-01"}, "use a longer series or a smaller test block"),
+    ],
+)
+def test_test_block_that_leaves_no_training_is_one_clear_error(split, message):
+    with pytest.raises(SeqcastError, match=re.escape(message)):
+        split_table(_table(200), SplitParams(**split))
+
+
+def test_test_rows_and_test_start_are_exclusive():
+    with pytest.raises(ValueError, match="set one of them"):
+        SplitParams(test_rows=10, test_start="2022-08-01")
+    SplitParams(train=0.9, val=0.5, test_rows=10)  # fractions then only share the rest

@@ -45,25 +45,19 @@ def _restore_threads():
 
 
 def reference_loop(net, train, val, params: TrainConfig, optimizer, schedule=None):
-    """The textbook loop: shuffled batches, MSE, clipping, a step; keep the best val epoch.
+    """The textbook loop: shuffled batches, MSE, clipping, a step; keep the best val epoch
+    (with patience None: run every epoch and keep the last; `val` may then be empty).
 
     Returns the validation loss of every epoch.
     """
     generator = torch.Generator().manual_seed(params.seed)
     x, y = torch.tensor(train.x, dtype=torch.float32), torch.tensor(train.y, dtype=torch.float32)
     xv, yv = torch.tensor(val.x, dtype=torch.float32), torch.tensor(val.y, dtype=torch.float32)
-    best, best_state, stale = float("inf"), copy.deepcopy(net.state_dict()), 0
-    val_losses = []
-    for _ in range(params.max_epochs):
-        net.train()
-        for batch in torch.randperm(len(x), generator=generator).split(params.batch_size):
-            optimizer.zero_grad()
-            nn.functional.mse_loss(net(x[batch]), y[batch]).backward()
-            nn.utils.clip_grad_norm_(net.parameters(), params.grad_clip)
-            optimizer.step()
+
+    def val_loss_of(net):
         net.eval()
         with torch.no_grad():
-            val_loss = sum(
+            return sum(
                 nn.functional.mse_loss(
                     net(xv[s : s + params.batch_size]),
                     yv[s : s + params.batch_size],
@@ -71,14 +65,31 @@ def reference_loop(net, train, val, params: TrainConfig, optimizer, schedule=Non
                 ).item()
                 for s in range(0, len(xv), params.batch_size)
             ) / len(xv)
+
+    best, best_state, stale = float("inf"), copy.deepcopy(net.state_dict()), 0
+    val_losses = []
+    for _ in range(params.max_epochs):
+        net.train()
+        for batch in torch.randperm(len(x), generator=generator).split(params.batch_size):
+            optimizer.zero_grad()
+            nn.functional.mse_loss(net(x[batch]), y[batch]).backward()
+            if params.grad_clip is not None:
+                nn.utils.clip_grad_norm_(net.parameters(), params.grad_clip)
+            optimizer.step()
+        if params.patience is None:
+            best_state = copy.deepcopy(net.state_dict())
+            if not len(xv):
+                continue
+        val_loss = val_loss_of(net)
         val_losses.append(val_loss)
-        if val_loss < best:
-            best, best_state, stale = val_loss, copy.deepcopy(net.state_dict()), 0
-        else:
-            stale += 1
+        if params.patience is not None:
+            if val_loss < best:
+                best, best_state, stale = val_loss, copy.deepcopy(net.state_dict()), 0
+            else:
+                stale += 1
         if schedule is not None:
             schedule.step(val_loss)
-        if stale >= params.patience:
+        if params.patience is not None and stale >= params.patience:
             break
     net.load_state_dict(best_state)
     return val_losses
@@ -90,12 +101,18 @@ def _pair(cell="lstm"):
     return net, copy.deepcopy(net)
 
 
+def _adam(p, t):
+    return torch.optim.Adam(p, lr=t.learning_rate), None
+
+
 OPTIONS = {
-    "defaults": ({}, lambda p, t: (torch.optim.Adam(p, lr=t.learning_rate), None)),
+    "defaults": ({}, _adam),
     "sgd-momentum-weight-decay": (
         {"optimizer": "sgd", "momentum": 0.8, "weight_decay": 0.01, "learning_rate": 0.05},
         lambda p, t: (torch.optim.SGD(p, lr=0.05, momentum=0.8, weight_decay=0.01), None),
     ),
+    "no-clipping": ({"grad_clip": None, "learning_rate": 0.05}, _adam),
+    "fixed-epochs": ({"patience": None}, _adam),
     "adam-weight-decay-plateau": (
         {
             "weight_decay": 0.1,
@@ -115,7 +132,8 @@ OPTIONS = {
 @pytest.mark.parametrize("option", list(OPTIONS))
 def test_loop_equals_the_reference_loop_bit_for_bit(option):
     update, make = OPTIONS[option]
-    params = TrainConfig(max_epochs=6, batch_size=16, patience=3, device="cpu", **update)
+    params = TrainConfig(**{"max_epochs": 6, "batch_size": 16, "patience": 3, **update})
+    params = params.model_copy(update={"device": "cpu"})
     train, val = _windows(0, 64), _windows(1, 24)
     ours, theirs = _pair()
     history = training.train_network(ours, train, val, params, label="lstm")
@@ -129,16 +147,38 @@ def test_loop_equals_the_reference_loop_bit_for_bit(option):
         assert torch.equal(a, b), name
 
 
+def test_fixed_epochs_need_no_validation_windows():
+    """train.patience null with split.val = 0: every epoch runs, the last one is kept."""
+    params = TrainConfig(max_epochs=5, batch_size=16, patience=None, device="cpu")
+    train, val = _windows(0, 64), _windows(1, 24)
+    empty = Windows(
+        x=val.x[:0],
+        y=val.y[:0],
+        target_dates=val.target_dates[:0],
+        origin_dates=val.origin_dates[:0],
+        feature_names=val.feature_names,
+        target_index=0,
+    )
+    ours, theirs = _pair()
+    history = training.train_network(ours, train, empty, params, label="lstm")
+    reference_loop(theirs, train, empty, params, *_adam(list(theirs.parameters()), params))
+
+    assert len(history.train_loss) == 5 and history.val_loss == [] and history.best_epoch == 5
+    for (name, a), b in zip(ours.state_dict().items(), theirs.state_dict().values(), strict=True):
+        assert torch.equal(a, b), name
+
+
 def test_options_change_the_result():
     train, val = _windows(0, 64), _windows(1, 24)
     results = []
-    for update in ({}, {"optimizer": "sgd"}, {"weight_decay": 0.5}):
+    for update in ({}, {"optimizer": "sgd"}, {"weight_decay": 0.5}, {"grad_clip": 1e-3}):
         net, _ = _pair()
         params = TrainConfig(max_epochs=2, device="cpu", **update)
         training.train_network(net, train, val, params, "lstm")
         results.append(net.head.weight.detach().clone())
     assert not torch.equal(results[0], results[1])
     assert not torch.equal(results[0], results[2])
+    assert not torch.equal(results[0], results[3])
 
 
 def test_make_optimizer_reads_params():

@@ -9,6 +9,7 @@ another.
 from dataclasses import dataclass, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from seqcast.errors import SeqcastError
@@ -20,7 +21,8 @@ from seqcast.multistep import forecasts_by_step
 from seqcast.params import Params
 from seqcast.preprocessing import Preprocessing, pipeline_preprocessing
 from seqcast.scaling import scale_split_table
-from seqcast.splitting import SPLITS
+from seqcast.selection import validation_errors
+from seqcast.splitting import date_ranges
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,7 @@ class FoldResult:
     history: History
     fold: dict[str, Any]  # fold.json: each block's rows and dates (and the origin, by backtest)
     intervals: dict[str, Any]  # intervals.json: calibrated on the fold's validation block
+    validation_errors: np.ndarray  # forecast - actual, next-day, in prices: what "best" reads
 
     @property
     def metrics(self) -> dict[str, float]:
@@ -50,17 +53,11 @@ def run_fold(table: pd.DataFrame, model_name: str, params: Params) -> FoldResult
     forecaster = PriceForecaster(model_name, prep, model).calibrated(
         table, params.forecast.days, params.forecast.intervals
     )
-    blocks = {
-        split: {
-            "rows": int((table["split"] == split).sum()),
-            "start": table.index[table["split"] == split][0].strftime("%Y-%m-%d"),
-            "end": table.index[table["split"] == split][-1].strftime("%Y-%m-%d"),
-        }
-        for split in SPLITS
-    }
+    blocks = date_ranges(table)
     scores = score_by_step(predictions, table, target)
     intervals = forecaster.interval_report(table)
-    return FoldResult(predictions, scores, prep, model, history, blocks, intervals)
+    val_errors = validation_errors(model, windows["val"], table, prep)
+    return FoldResult(predictions, scores, prep, model, history, blocks, intervals, val_errors)
 
 
 def backtest(origin: str, model_name: str, features: pd.DataFrame, params: Params) -> FoldResult:

@@ -37,7 +37,7 @@ def check_data(params: Params, raw: pd.DataFrame) -> dict[str, Any]:
     table = make_features(prices, target, f.lags, f.rolling_windows, f.returns)
     table = join_extra_columns(table, raw, f.extra_inputs, f.join).table
     s = params.split
-    labelled = split_table(table, s.train, s.val, s.gap)
+    labelled = split_table(table, s)
     scaled, scaler = scale_split_table(labelled, params.scale.method)
     pipeline_preprocessing(scaled, labelled[target], scaler, params)
     b = params.backtest

@@ -183,9 +183,10 @@ def write_plot_page(args: argparse.Namespace) -> None:
 def forecast(args: argparse.Namespace) -> None:
     """Forecast past the last observed date with the models that `dvc repro` trained, as
     the forecast stage does, without DVC: the model is --model (or forecast.model; best:
-    the lowest validation RMSE; or a registered models:/<name>@<alias>), the length --days
-    (or forecast.days). Prints the dated forecast in price units as CSV (date, step,
-    forecast and the 80% and 95% bounds); how the model was chosen goes to stderr."""
+    the lowest validation RMSE, under forecast.significance; or a registered
+    models:/<name>@<alias>), the length --days (or forecast.days). Prints the dated
+    forecast in price units as CSV (date, step, forecast and the 80% and 95% bounds); how
+    the model was chosen goes to stderr."""
     from seqcast.errors import SeqcastError
     from seqcast.forecasting import forecast_trained, store_uri
     from seqcast.params import REGISTRY_SCHEME, load_params
@@ -207,7 +208,7 @@ def forecast(args: argparse.Namespace) -> None:
         raise SeqcastError(f"{', '.join(absent)}: not found; run `make repro` first")
     result = forecast_trained(
         args.evaluations, args.windows, args.split, enabled, choice, days, params.data.ticker,
-        store_uri(choice),
+        store_uri(choice), params.forecast.significance,
     )  # fmt: skip
     s = result.summary
     logger.info(

@@ -113,6 +113,8 @@ def _backtest(
     """Each fold's metrics by model and date (`dated`: from _dated_folds), their summary,
     and the settings in words."""
     b = params.backtest
+    if not dated:
+        return {}, {}, "No walk-forward backtest: `backtest.origins` is empty."
     per_fold = {
         model: {
             day: artifacts.read_metrics(folds / str(dated[day]) / model) for day in sorted(dated)
@@ -199,6 +201,7 @@ def compare(params: Params, inputs: Inputs) -> Comparison:
     fold_intervals = {
         m: {day: artifacts.read_intervals(inputs.backtest / str(o) / m) for day, o in dated.items()}
         for m in params.backtest.models
+        if dated
     }
     return Comparison(
         metrics, per_step, first_step, tests, rmse_by_step, p_by_step, histories,
@@ -235,7 +238,11 @@ def markdown(result: Comparison, figures: dict[str, str]) -> str:
         report.backtest_section(result.backtest_folds, result.backtest, result.backtest_settings),
         report.intervals_section(result.intervals, result.backtest_intervals),
         report.forecast_section(
-            result.forecast, result.forecast_summary, FORECAST_FIGURE, result.context["ticker"]
+            result.forecast,
+            result.forecast_summary,
+            FORECAST_FIGURE,
+            result.context["ticker"],
+            result.metrics,
         ),
     ]
     if result.show_seeds:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from seqcast.errors import SeqcastError
 from seqcast.params import BacktestParams, SplitParams
-from seqcast.splitting import split_labels
+from seqcast.splitting import labels_for
 
 
 def origin_date(
@@ -27,7 +27,7 @@ def origin_date(
     """The date of a backtest origin: a date as it is, a fold number resolved on the data."""
     if isinstance(origin, str):
         return datetime.date.fromisoformat(origin)
-    labels = split_labels(len(features), split.train, split.val, split.gap)
+    labels = labels_for(pd.DatetimeIndex(features.index), split)
     end = int(np.argmax(labels == "test")) - split.gap  # the fold blocks end before the gap
     row = end - origin * test_days - 1
     if row < 0:

@@ -135,10 +135,19 @@ class PriceForecaster:
     def calibrated(self, table: pd.DataFrame, steps: int, kind: str = "auto") -> "PriceForecaster":
         """This forecaster with conformal intervals for 1..`steps` days on `kind` errors
         (auto, relative or absolute: seqcast.intervals), calibrated on the validation rows
-        of `table` (target and split columns), which it did not train on."""
+        of `table` (target and split columns), which it did not train on. Without a
+        validation block (split.val = 0) there are no errors to calibrate on, and every
+        width is infinite: no interval is made up."""
         dates = table.index[table["split"] == "val"]
-        where = f"validation: {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}"
-        intervals = calibrate(self.block_errors(table, "val", steps), where, kind)
+        if len(dates):
+            where = f"validation: {dates[0]:%Y-%m-%d} to {dates[-1]:%Y-%m-%d}"
+            errors = self.block_errors(table, "val", steps)
+        else:
+            where = "nothing: no validation block (split.val = 0)"
+            errors = StepErrors(np.empty((0, steps)), np.empty((0, steps)))
+            if kind == "auto":  # no forecasts to look at: decide on the prices alone
+                kind = "relative" if (table[self.target] > 0).all() else "absolute"
+        intervals = calibrate(errors, where, kind)
         return replace(self, intervals=intervals)
 
     def interval_report(self, table: pd.DataFrame) -> dict[str, Any]:

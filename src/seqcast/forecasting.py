@@ -11,36 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from seqcast import artifacts, plots
 from seqcast.errors import SeqcastError
 from seqcast.forecaster import PriceForecaster
-from seqcast.metrics import rmse, rounded
-from seqcast.models import Forecaster
+from seqcast.metrics import rounded
 from seqcast.params import REGISTRY_SCHEME
-from seqcast.preprocessing import Preprocessing
+from seqcast.selection import SELECTED_BY, choose_model, p_better_than_naive, validation_errors
 from seqcast.windows import Windows
-
-
-def validation_rmse(
-    model: Forecaster, val: Windows, table: pd.DataFrame, prep: Preprocessing
-) -> float:
-    """RMSE in price units of the model's next-day forecasts on the validation windows."""
-    predicted = prep.predict_prices(model, val, table[prep.target])
-    target_dates = val.target_dates if val.target_dates.ndim == 1 else val.target_dates[:, 0]
-    predicted = predicted if predicted.ndim == 1 else predicted[:, 0]
-    actual = table.loc[pd.DatetimeIndex(target_dates), prep.target].to_numpy()
-    return rmse(actual, predicted)
-
-
-def choose_model(choice: str, scores: dict[str, float]) -> str:
-    """`choice` itself, or with "best" the lowest validation RMSE (ties: the first listed)."""
-    if choice == "best":
-        return min(scores, key=scores.__getitem__)
-    if choice not in scores:
-        raise SeqcastError(f"forecast.model = {choice!r}: choose 'best' or one of {list(scores)}")
-    return choice
 
 
 @dataclass(frozen=True)
@@ -59,6 +39,9 @@ class Forecast:
         if s.get("validation_rmse"):
             scores = ", ".join(f"{n} {v:.4g}" for n, v in s["validation_rmse"].items())
             how += f"; validation RMSE {scores}"
+        if s.get("validation_p_better_than_naive_holm"):
+            p = s["validation_p_better_than_naive_holm"].items()
+            how += "; p (better than naive, Holm) " + ", ".join(f"{n} {v:.2g}" for n, v in p if v)
         return f"{s['model']} ({how}): {s['days']} business days after {s['last_observed_date']}"
 
     def figure(self, path: Path) -> None:
@@ -90,22 +73,47 @@ def forecast_future(
     choice: str,
     days: int,
     ticker: str,
+    significance: float | None = None,
 ) -> Forecast:
-    """Choose among `forecasters` (forecast.model: a name or "best" on validation) and
-    forecast `days` business days past the table's last date, with their intervals."""
-    scores = {name: validation_rmse(f.model, val, table, f.prep) for name, f in forecasters.items()}
-    name = choose_model(choice, scores)
+    """Choose among `forecasters` (forecast.model: a name or "best" on validation, with
+    forecast.significance) and forecast `days` business days past the table's last date,
+    with their intervals. Without validation windows (split.val = 0) there is nothing to
+    score, and params must name the model."""
+    errors = {
+        name: validation_errors(f.model, val, table, f.prep)
+        for name, f in forecasters.items()
+        if len(val)
+    }
+    scores = {name: float(np.sqrt(np.mean(e**2))) for name, e in errors.items()}
+    p_better = p_better_than_naive(errors) if choice == "best" else {}
+    name = choose_model(
+        choice, scores or dict.fromkeys(forecasters, np.nan), p_better, significance
+    )
     chosen = forecasters[name]
     train_dates = table.index[table["split"] == "train"]
+    chosen_by = "params"
+    if choice == "best":
+        chosen_by = SELECTED_BY
+        if significance is not None and p_better:
+            chosen_by += (
+                f" of naive and the models that beat it there (DM p < {significance:g}, Holm)"
+            )
     summary = {
         "method": "recursive",
         "model": name,
-        "chosen_by": "lowest validation RMSE" if choice == "best" else "params",
+        "chosen_by": chosen_by,
         "validation_rmse": rounded(scores),
+        "validation_p_better_than_naive_holm": {
+            n: None if np.isnan(p) else float(f"{p:.6g}") for n, p in p_better.items()
+        },
         **_described(chosen, table, days),
         "trained_on": [d.strftime("%Y-%m-%d") for d in train_dates[[0, -1]]],
     }
-    how = "best on validation" if choice == "best" else "chosen in params"
+    how = "chosen in params"
+    if choice == "best":
+        how = "best on validation"
+        if significance is not None and p_better:
+            how += f", Holm-adjusted DM p < {significance:g} against naive"
     return _forecast(chosen, table, days, ticker, summary, how)
 
 
@@ -165,6 +173,7 @@ def forecast_trained(
     days: int,
     ticker: str,
     store_uri: str | None = None,
+    significance: float | None = None,
 ) -> Forecast:
     """The forecast stage's (and `seqcast forecast`'s) forecast over the pipeline's outputs:
     the calibrated forecasters that evaluate@model saved under `evaluations`, the validation
@@ -179,4 +188,4 @@ def forecast_trained(
         name: PriceForecaster.load(evaluations / name / artifacts.FORECASTER) for name in names
     }
     val = artifacts.read_windows(windows, "val")
-    return forecast_future(forecasters, val, table, choice, days, ticker)
+    return forecast_future(forecasters, val, table, choice, days, ticker, significance)

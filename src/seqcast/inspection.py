@@ -42,13 +42,15 @@ def parameter_markdown(table: pd.DataFrame, title: str) -> str:
 
 
 def numpy_twin(model: Forecaster) -> NumpyRecurrentNet | None:
-    """The float64 NumPy network that computes what `model` computes, when it is recurrent."""
+    """The float64 NumPy network that computes what `model`'s recurrent layers and head
+    compute, when it is recurrent (a skip connection, which has no gates, is left out)."""
     if isinstance(model, NumpyForecaster):
         return model.net
     if isinstance(model, RecurrentForecaster):
         c = model.net.config
         config = NumpyNetConfig(c.cell, c.input_size, c.hidden_size, c.num_layers, c.nonlinearity)
-        params = {k: v.astype(np.float64) for k, v in model.learned_parameters().items()}
+        learned = model.learned_parameters().items()
+        params = {k: v.astype(np.float64) for k, v in learned if not k.startswith("skip.")}
         return NumpyRecurrentNet(config, params)
     return None
 

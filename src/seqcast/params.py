@@ -23,7 +23,7 @@ from pydantic import (
     model_validator,
 )
 
-from seqcast.config import Fraction, PositiveInt, Section, choices, is_iso_date
+from seqcast.config import Fraction, IsoDate, PositiveInt, Section, choices, is_iso_date
 from seqcast.errors import SeqcastError
 from seqcast.metrics import METRICS
 from seqcast.models.registry import model_class, model_names
@@ -134,12 +134,20 @@ def split_extra_column(name: str) -> tuple[str, str]:
 
 class SplitParams(Section):
     train: Fraction = 0.7
-    val: Fraction = 0.15
+    val: Annotated[float, Field(ge=0, lt=1)] = 0.15  # 0: no validation block
     gap: Annotated[int, Field(ge=0)] = 0
+    test_rows: PositiveInt | None = None  # the last N rows are the test block
+    test_start: IsoDate | None = None  # or: the test block starts on this date
 
     @model_validator(mode="after")
     def _leaves_a_test_split(self) -> "SplitParams":
-        if self.train + self.val >= 1:
+        if self.test_rows is not None and self.test_start is not None:
+            raise ValueError(
+                f"split.test_rows = {self.test_rows} and split.test_start = "
+                f"{self.test_start}: set one of them (or neither, for the fractions)"
+            )
+        fixed = self.test_rows is not None or self.test_start is not None
+        if not fixed and self.train + self.val >= 1:
             raise ValueError(
                 f"split.train + split.val = {self.train + self.val:g}: must be below 1 "
                 "so that a test split remains"
@@ -172,6 +180,10 @@ class ForecastParams(Section):
     model: str = "best"  # best, a model of models.enabled, or models:/<name>@<alias>
     days: PositiveInt = 20
     intervals: Literal["auto", "relative", "absolute"] = "auto"
+    # best: choose among naive and the models that beat it on validation with a one-sided
+    # Diebold-Mariano p below this, Holm-adjusted across the models; null: the lowest
+    # validation RMSE, however slight
+    significance: Annotated[float, Field(gt=0, lt=1)] | None = 0.05
 
 
 def _origin(value: Any) -> Any:
@@ -207,10 +219,10 @@ class BacktestParams(Section):
     def _known_models_and_ordered_origins(self) -> "BacktestParams":
         for name in self.models:
             _known_model("backtest.models contains", name)
-        if not self.origins or not self.models:
+        if self.origins and not self.models:
             raise ValueError(
-                "backtest.origins and backtest.models: list at least one of each; the "
-                "comparison report summarises the walk-forward backtest"
+                "backtest.models is empty: list the models each fold retrains, or leave "
+                "backtest.origins empty (no walk-forward backtest)"
             )
         if len({str(o) for o in self.origins}) != len(self.origins):
             raise ValueError(f"backtest.origins = {self.origins}: list each origin once")
@@ -360,6 +372,33 @@ class Params(Section):
                 f"model in models.enabled ({', '.join(self.models.enabled)}) or a registered "
                 "model such as models:/<name>@champion"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _no_validation_block_needs_fixed_epochs(self) -> "Params":
+        """split.val = 0 leaves nothing to stop early on, schedule by or choose on."""
+        if self.split.val > 0:
+            return self
+        if self.forecast.model == "best":
+            raise ValueError(
+                "forecast.model = best chooses the model on the validation block, and "
+                "split.val = 0 leaves none: name the model to forecast with, e.g. "
+                f"forecast.model: {self.models.enabled[-1]}"
+            )
+        for name in self.models.enabled:
+            train = self.train_for(name)
+            if not model_class(name).trained_by_epochs:
+                continue
+            if train.patience is not None:
+                raise ValueError(
+                    f"split.val = 0 leaves {name} no validation block to stop early on: set "
+                    "train.patience: null to train exactly train.max_epochs epochs"
+                )
+            if train.lr_schedule == "reduce_on_plateau":
+                raise ValueError(
+                    f"split.val = 0 leaves {name} no validation loss for train.lr_schedule "
+                    "= reduce_on_plateau: set train.lr_schedule: none"
+                )
         return self
 
     def model_params(self, name: str) -> Section:

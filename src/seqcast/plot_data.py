@@ -40,7 +40,8 @@ def loss_table(histories: dict[str, dict]) -> pd.DataFrame:
                 "model": name,
                 "epoch": range(1, len(history["train_loss"]) + 1),
                 "train_loss": history["train_loss"],
-                "val_loss": history["val_loss"],
+                # none without a validation block (split.val = 0)
+                "val_loss": history["val_loss"] or [float("nan")] * len(history["train_loss"]),
             }
         )
         for name, history in histories.items()

@@ -59,6 +59,8 @@ def loss_figure(histories: dict[str, dict], path: str | Path) -> None:
         color = f"C{index}"
         epochs = np.arange(1, len(history["train_loss"]) + 1)
         ax.plot(epochs, history["train_loss"], color=color, lw=1.2, label=f"{name} train")
+        if not history["val_loss"]:  # no validation block: a fixed epoch count
+            continue
         ax.plot(epochs, history["val_loss"], color=color, lw=1.2, ls="--", label=f"{name} val")
         ax.plot(
             history["best_epoch"],

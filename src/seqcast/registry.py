@@ -205,7 +205,8 @@ def register_selected(
     passed, verdict = gate_verdict(metrics, workdir)
     tags = {
         "selected_by": selected["chosen_by"],
-        "validation_rmse": str(selected["validation_rmse"][model]),
+        # none without a validation block (split.val = 0)
+        "validation_rmse": str(selected["validation_rmse"].get(model, "none")),
         "test_rmse": str(json.loads(metrics.read_text())[model]["rmse"]),
         "gate": verdict,  # "gate: passed against ...", "gate: FAILED ...", "no verdict: ..."
     }

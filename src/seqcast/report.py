@@ -312,6 +312,8 @@ def backtest_section(
 
     per_fold: model -> origin -> step-1 metrics; summary: model -> mean / std -> metric.
     """
+    if not per_fold:
+        return f"## Walk-forward backtest\n\n{settings}\n"
     origins = list(next(iter(per_fold.values())))
 
     def settled(value: float) -> float:
@@ -452,8 +454,40 @@ def intervals_section(
     return "\n".join(lines)
 
 
-def forecast_section(frame: pd.DataFrame, summary: dict[str, Any], figure: str, ticker: str) -> str:
-    """The forecast past the last observed date, with its bands, at a few steps."""
+def selection_note(summary: dict[str, Any], metrics: dict[str, dict[str, float]]) -> str:
+    """How the model chosen on validation fared on the test split against the best there.
+
+    A choice on validation cannot see the test split, so it may miss the model that turns
+    out best there; this says by how much, which is the price of choosing honestly."""
+    chosen = summary["model"]
+    if not summary.get("chosen_by", "").startswith("lowest validation RMSE"):
+        return ""
+    if chosen not in metrics:
+        return ""
+    if chosen == "naive":
+        how = "significantly " if "DM p <" in summary["chosen_by"] else ""
+        return f"No model beat naive {how}on validation, so naive was selected."
+    scores = {name: m["rmse"] for name, m in metrics.items()}
+    best = min(scores, key=scores.__getitem__)
+    mine = scores[chosen]
+    if best == chosen:
+        return f"{chosen}, selected on validation, also has the lowest test RMSE ({mine:.4g})."
+    return (
+        f"{chosen}, selected on validation, has a test RMSE of {mine:.4g}; the lowest is "
+        f"{best}'s {scores[best]:.4g}, so the selection lies {mine / scores[best] - 1:.1%} "
+        "above the best test score, which no choice made before the test split could know."
+    )
+
+
+def forecast_section(
+    frame: pd.DataFrame,
+    summary: dict[str, Any],
+    figure: str,
+    ticker: str,
+    metrics: dict[str, dict[str, float]] | None = None,
+) -> str:
+    """The forecast past the last observed date, with its bands, at a few steps, and how
+    the selected model fared on the test split (`metrics`: each model's test metrics)."""
     days = len(frame)
     shown = sorted({1, 5, 10, days} & set(range(1, days + 1)))
     levels = [c.removeprefix("lower_") for c in frame.columns if c.startswith("lower_")]
@@ -464,6 +498,7 @@ def forecast_section(frame: pd.DataFrame, summary: dict[str, Any], figure: str, 
         f"after {summary['last_observed_date']}, when it closed at "
         f"{summary['last_observed_price']:.4g}; each day is fed back as input for the next.",
         "",
+        *([note, ""] if (note := selection_note(summary, metrics or {})) else []),
         "| day | date | forecast | " + " | ".join(f"{lv}% interval" for lv in levels) + " |",
         "|---:|:---|---:|" + "---:|" * len(levels),
     ]

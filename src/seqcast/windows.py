@@ -181,8 +181,9 @@ def make_windows(
     for split in splits:
         kept = _kept_windows(in_split[split], first_origin, n_windows, horizon, steps)
         origins = all_origins[kept]
-        if not len(origins):
-            n_split = int(in_split[split].sum())
+        n_split = int(in_split[split].sum())
+        # split.val = 0: no validation block, so no validation windows, by request
+        if not len(origins) and (split != "val" or n_split):
             if n_split and steps > 1:
                 raise SeqcastError(
                     f"no {split} windows: the {split} split has {n_split} rows, fewer than "

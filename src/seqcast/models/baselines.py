@@ -26,6 +26,12 @@ def _mse(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.mean((y_true - y_pred) ** 2))
 
 
+def _history(model: Forecaster, train: Windows, val: Windows) -> History:
+    """The one "epoch" of a closed-form fit; no validation loss without validation windows."""
+    val_loss = [_mse(val.y, model.predict(val.x))] if len(val) else []
+    return History([_mse(train.y, model.predict(train.x))], val_loss)
+
+
 @register
 class NaiveForecaster(Forecaster):
     """Predicts no change: the last observed value of the target in each window.
@@ -53,7 +59,7 @@ class NaiveForecaster(Forecaster):
         self.target_index = train.target_index
         self.target_transform = train.target_transform
         self.steps = train.y.shape[1] if train.y.ndim == 2 else 0
-        return History([_mse(train.y, self.predict(train.x))], [_mse(val.y, self.predict(val.x))])
+        return _history(self, train, val)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         if self.target_index is None:
@@ -108,7 +114,7 @@ class LinearForecaster(Forecaster):
         ridge = Ridge(alpha=self.alpha).fit(train.x.reshape(len(train), -1), train.y)
         self.coef_ = ridge.coef_
         self.intercept_ = ridge.intercept_ if train.y.ndim == 2 else float(ridge.intercept_)
-        return History([_mse(train.y, self.predict(train.x))], [_mse(val.y, self.predict(val.x))])
+        return _history(self, train, val)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         if self.coef_ is None:

@@ -47,7 +47,8 @@ def train_numpy_network(
     rng: np.random.Generator,
     label: str,
 ) -> History:
-    """Train `net` in place and leave it holding the weights of its best validation epoch."""
+    """Train `net` in place and leave it holding the weights of its best validation epoch
+    (with train.patience null: of its last epoch; `val` may then hold no windows)."""
     dtype = net.params["head.bias"].dtype
     x_train, y_train = train.x.astype(dtype), train.y.astype(dtype)
     x_val, y_val = val.x.astype(dtype), val.y.astype(dtype)
@@ -71,11 +72,12 @@ def train_numpy_network(
             for start in range(0, len(order), params.batch_size):
                 batch = order[start : start + params.batch_size]
                 loss, grads = net.loss_and_grads(x_train[batch], y_train[batch])
-                clip_grad_norm(grads, params.grad_clip)
+                if params.grad_clip is not None:
+                    clip_grad_norm(grads, params.grad_clip)
                 optimizer.step(grads)
                 total += loss * len(batch)
             train_loss = total / len(x_train)
-            val_loss = mean_loss(net, x_val, y_val)
+            val_loss = mean_loss(net, x_val, y_val) if len(x_val) else None
             if stopping.end_epoch(epoch, train_loss, val_loss):
                 best = {name: p.copy() for name, p in net.params.items()}
             if schedule is not None:

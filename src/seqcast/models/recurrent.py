@@ -40,6 +40,8 @@ class RecurrentConfig(Section):
     # relative: price columns minus their value on the window's last day, under a change
     # target (seqcast.models.anchoring); absolute: the scaled values as they are
     inputs: Literal["relative", "absolute"] = "relative"
+    # linear: add a linear map of the whole window to the output (seqcast.models.recurrent_net)
+    skip: Literal["none", "linear"] = "none"
     train: TrainOverrides = TrainOverrides()
 
 
@@ -73,11 +75,18 @@ class RecurrentForecaster(Forecaster):
     def build(cls, config: RecurrentConfig, train: TrainConfig) -> "RecurrentForecaster":
         return cls(options=config, train=train)
 
-    def _build(self, input_size: int, outputs: int) -> "RecurrentNet":
+    def _build(self, input_size: int, window: int, outputs: int) -> "RecurrentNet":
         from seqcast.models.recurrent_net import NetConfig, RecurrentNet
 
-        architecture = self.options.model_dump(exclude={"train", "inputs"})
-        config = NetConfig(cell=self.cell, input_size=input_size, outputs=outputs, **architecture)
+        architecture = self.options.model_dump(exclude={"train", "inputs", "skip"})
+        config = NetConfig(
+            cell=self.cell,
+            input_size=input_size,
+            outputs=outputs,
+            skip=self.options.skip == "linear",
+            window=window,
+            **architecture,
+        )
         return RecurrentNet(config)
 
     def fit(self, train: Windows, val: Windows) -> History:
@@ -87,7 +96,7 @@ class RecurrentForecaster(Forecaster):
 
         torch.manual_seed(self.train_params.seed)
         outputs = train.y.shape[1] if train.y.ndim == 2 else 1
-        self.net = self._build(input_size=train.x.shape[-1], outputs=outputs)
+        self.net = self._build(train.x.shape[-1], train.x.shape[1], outputs)
         self.anchored = anchored_columns(train, self.options.inputs)
         train, val = anchor_windows(train, self.anchored), anchor_windows(val, self.anchored)
         return train_network(self.net, train, val, self.train_params, label=self.cell)
@@ -139,6 +148,7 @@ class RecurrentForecaster(Forecaster):
             num_layers=net_config.num_layers,
             dropout=net_config.dropout,
             nonlinearity=net_config.nonlinearity,
+            skip="linear" if net_config.skip else "none",
         )
         model = cls(options=options)
         model.net = RecurrentNet(net_config)

@@ -23,9 +23,9 @@ class TrainConfig(Section):
     seed: int = 42
     batch_size: PositiveInt = 64
     max_epochs: PositiveInt = 100
-    patience: PositiveInt = 10
+    patience: PositiveInt | None = 10  # null: train exactly max_epochs, keep the last epoch
     learning_rate: PositiveFloat = 1e-3
-    grad_clip: PositiveFloat = 1.0
+    grad_clip: PositiveFloat | None = 1.0  # null: no clipping
     optimizer: Literal["adam", "sgd"] = "adam"
     momentum: Annotated[float, Field(ge=0, lt=1)] = 0.9  # sgd only
     weight_decay: NonNegativeFloat = 0.0

@@ -60,7 +60,8 @@ def _mean_loss(net: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int
 def train_network(
     net: nn.Module, train: Windows, val: Windows, params: TrainConfig, label: str
 ) -> History:
-    """Train `net` in place and leave it holding the weights of its best validation epoch.
+    """Train `net` in place and leave it holding the weights of its best validation epoch
+    (with train.patience null: of its last epoch; `val` may then hold no windows).
 
     The network is moved to the device that `train.device` resolves to, and stays there.
     """
@@ -84,11 +85,12 @@ def train_network(
             optimizer.zero_grad()
             loss = nn.functional.mse_loss(net(x_train[batch]), y_train[batch])
             loss.backward()
-            nn.utils.clip_grad_norm_(net.parameters(), params.grad_clip)
+            if params.grad_clip is not None:
+                nn.utils.clip_grad_norm_(net.parameters(), params.grad_clip)
             optimizer.step()
             total += loss.detach().double() * len(batch)
         train_loss = total.item() / len(x_train)
-        val_loss = _mean_loss(net, x_val, y_val, params.batch_size)
+        val_loss = _mean_loss(net, x_val, y_val, params.batch_size) if len(x_val) else None
         if stopping.end_epoch(epoch, train_loss, val_loss):
             best_state = copy.deepcopy(net.state_dict())
         if schedule is not None:
