@@ -35,7 +35,7 @@ from seqcast.backtest import run_fold
 from seqcast.features import make_features
 from seqcast.metrics import rmse
 from seqcast.params import ForecastParams, parse_params
-from seqcast.selection import choose_model, p_better_than_naive
+from seqcast.selection import choose_model, p_better_than_naive, root_mean_square
 from seqcast.significance import against_naive_by_step
 from seqcast.sources import load_raw
 from seqcast.sources.synthetic import oracle_forecast
@@ -138,11 +138,6 @@ def run_model(table: pd.DataFrame, info: dict, raw: dict, model: str, seed: int)
         "cpu_s": cpu,
         "epochs": len(result.history.train_loss),
     }
-
-
-def root_mean_square(errors: np.ndarray) -> float:
-    """NaN without a validation block (split.val = 0)."""
-    return float(np.sqrt(np.mean(errors**2))) if len(errors) else float("nan")
 
 
 def mean_sd(values: list[float], digits: int = 3) -> str:

@@ -26,32 +26,18 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from seqcast.alignment import ticker_rows
+# The same series and split as the accuracy benchmark (a script beside this one).
+from accuracy import labelled_table, series_params
+
 from seqcast.backtest import run_fold
 from seqcast.errors import SeqcastError
-from seqcast.features import make_features
 from seqcast.params import parse_params
 from seqcast.significance import against_naive_by_step
-from seqcast.sources import load_raw
-from seqcast.splitting import split_table
 
 ROOT = Path(__file__).resolve().parents[1]
 NETWORKS = ("rnn", "lstm", "gru")
 SAMPLE_TICKERS = ("AAPL", "GOOG", "IBM", "MSFT")
 SYNTHETIC = ("random_walk", "seasonal_trend", "noisy_sine")
-
-
-def series_params(base: dict, series: str) -> dict:
-    """params.yaml's data section pointed at one sample ticker or one synthetic kind."""
-    raw = copy.deepcopy(base)
-    if series in SYNTHETIC:
-        raw["data"].update(source="synthetic", ticker=series, target="value", tickers=[])
-        raw["data"]["synthetic"] = {"kind": series, "seed": 0}
-        raw["features"]["extra_columns"] = []
-        raw["features"]["returns"] = False  # the synthetic series cross zero
-    else:
-        raw["data"].update(source="sample", ticker=series, tickers=[])
-    return raw
 
 
 def setting_params(raw: dict, transform: str, inputs: str, hidden: int, max_epochs: int) -> dict:
@@ -64,22 +50,6 @@ def setting_params(raw: dict, transform: str, inputs: str, hidden: int, max_epoc
         raw["models"][name]["inputs"] = inputs
     raw["models"]["enabled"] = ["naive", "linear", *NETWORKS]
     return raw
-
-
-def labelled_table(raw_params: dict) -> pd.DataFrame:
-    """The split feature table of the pipeline (download, featurize, split) for these params."""
-    params = parse_params(raw_params)
-    data = params.data
-    raw = load_raw(data.source, data.source_config, data.ticker, data.other_tickers).prices
-    f = params.features
-    table = make_features(
-        ticker_rows(raw, params.data.ticker),
-        params.data.target,
-        f.lags,
-        f.rolling_windows,
-        f.returns,
-    )
-    return split_table(table, params.split)
 
 
 def score(table: pd.DataFrame, raw_params: dict, model: str) -> dict:
@@ -130,8 +100,8 @@ def main() -> None:
     print("|:---|:---|---:|:---|:---|---:|---:|---:|---:|---:|")
     summary: dict[tuple[str, str, int], dict[str, list]] = {}
     for series in args.series:
-        raw = series_params(base, series)
-        table = labelled_table(raw)
+        raw = series_params(base, series, [])
+        table, _ = labelled_table(raw)
         baselines_done: set[str] = set()
         for transform, inputs, hidden in settings(args):
             setting = setting_params(raw, transform, inputs, hidden, max_epochs)

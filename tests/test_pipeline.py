@@ -421,7 +421,7 @@ def _csv_repo(repo: Path, frame: pd.DataFrame) -> None:
     [
         (
             lambda aapl: aapl.tail(400),
-            "backtest fold 3 does not fit this series of 391 rows: backtest.origins: ",
+            "backtest fold 3 does not fit this series of 399 rows: backtest.origins: ",
         ),
         (
             lambda aapl: aapl.tail(900).assign(open=5.0, high=5.0, low=5.0, close=5.0),

@@ -19,7 +19,13 @@ from seqcast.errors import SeqcastError
 from seqcast.forecaster import PriceForecaster
 from seqcast.metrics import rounded
 from seqcast.params import REGISTRY_SCHEME
-from seqcast.selection import SELECTED_BY, choose_model, p_better_than_naive, validation_errors
+from seqcast.selection import (
+    SELECTED_BY,
+    choose_model,
+    p_better_than_naive,
+    root_mean_square,
+    validation_errors,
+)
 from seqcast.windows import Windows
 
 
@@ -84,7 +90,7 @@ def forecast_future(
         for name, f in forecasters.items()
         if len(val)
     }
-    scores = {name: float(np.sqrt(np.mean(e**2))) for name, e in errors.items()}
+    scores = {name: root_mean_square(e) for name, e in errors.items()}
     p_better = p_better_than_naive(errors) if choice == "best" else {}
     name = choose_model(
         choice, scores or dict.fromkeys(forecasters, np.nan), p_better, significance

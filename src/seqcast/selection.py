@@ -30,11 +30,16 @@ def validation_errors(
     return predicted - actual
 
 
+def root_mean_square(errors: np.ndarray) -> float:
+    """The RMSE of these errors; NaN for none (no validation block)."""
+    return float(np.sqrt(np.mean(errors**2))) if len(errors) else float("nan")
+
+
 def validation_rmse(
     model: Forecaster, val: Windows, table: pd.DataFrame, prep: Preprocessing
 ) -> float:
     """RMSE in price units of the model's next-day forecasts on the validation windows."""
-    return float(np.sqrt(np.mean(validation_errors(model, val, table, prep) ** 2)))
+    return root_mean_square(validation_errors(model, val, table, prep))
 
 
 def p_better_than_naive(errors: dict[str, np.ndarray]) -> dict[str, float]:

@@ -44,7 +44,7 @@ def split_labels(
     return np.repeat(np.array(names, dtype=object), counts)
 
 
-def test_rows_from(dates: pd.DatetimeIndex, test_start: str) -> int:
+def rows_from_date(dates: pd.DatetimeIndex, test_start: str) -> int:
     """How many of `dates` lie on or after `test_start` (split.test_start)."""
     rows = len(dates) - int(dates.searchsorted(pd.Timestamp(test_start), side="left"))
     if rows < 1:
@@ -60,7 +60,7 @@ def labels_for(dates: pd.DatetimeIndex, split: Any) -> np.ndarray:
     test_start) ask."""
     test_rows = split.test_rows
     if split.test_start is not None:
-        test_rows = test_rows_from(dates, split.test_start)
+        test_rows = rows_from_date(dates, split.test_start)
     return split_labels(len(dates), split.train, split.val, split.gap, test_rows)
 
 
