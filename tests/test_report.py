@@ -161,21 +161,21 @@ def test_the_report_says_how_far_the_selection_lies_from_the_best_test_score():
     from seqcast.report import selection_note
 
     metrics = {"naive": {"rmse": 2.0}, "lstm": {"rmse": 1.05}, "gru": {"rmse": 1.0}}
-    chosen = {"model": "lstm", "chosen_by": "lowest validation RMSE of naive and the models"}
+    chosen = {"model": "lstm", "significance": 0.05}
     assert selection_note(chosen, metrics) == (
         "lstm, selected on validation, has a test RMSE of 1.05; the lowest is gru's 1, so "
         "the selection lies 5.0% above the best test score, which no choice made before the "
         "test split could know."
     )
-    best = {"model": "gru", "chosen_by": "lowest validation RMSE"}
+    best = {"model": "gru", "significance": None}
     assert selection_note(best, metrics) == (
         "gru, selected on validation, also has the lowest test RMSE (1)."
     )
-    naive = {"model": "naive", "chosen_by": "lowest validation RMSE"}
+    naive = {"model": "naive", "significance": None}
     assert selection_note(naive, metrics).startswith("No model beat naive on validation")
-    naive["chosen_by"] += " of naive and the models that beat it there (DM p < 0.05)"
+    naive["significance"] = 0.05
     assert selection_note(naive, metrics).startswith("No model beat naive significantly on")
-    assert selection_note({"model": "lstm", "chosen_by": "params"}, metrics) == ""
+    assert selection_note({"model": "lstm", "chosen_by": "params"}, metrics) == ""  # named
 
 
 def test_an_empty_backtest_is_said_not_tabled():

@@ -85,11 +85,11 @@ def forecast_future(
     forecast.significance) and forecast `days` business days past the table's last date,
     with their intervals. Without validation windows (split.val = 0) there is nothing to
     score, and params must name the model."""
-    errors = {
-        name: validation_errors(f.model, val, table, f.prep)
-        for name, f in forecasters.items()
+    errors = (
+        {n: validation_errors(f.model, val, table, f.prep) for n, f in forecasters.items()}
         if len(val)
-    }
+        else {}
+    )
     scores = {name: root_mean_square(e) for name, e in errors.items()}
     p_better = p_better_than_naive(errors) if choice == "best" else {}
     name = choose_model(
@@ -97,17 +97,20 @@ def forecast_future(
     )
     chosen = forecasters[name]
     train_dates = table.index[table["split"] == "train"]
-    chosen_by = "params"
+    # How it was chosen, in forecast.json's words and in the stage's line.
+    chosen_by, how, selection = "params", "chosen in params", {}
     if choice == "best":
-        chosen_by = SELECTED_BY
-        if significance is not None and p_better:
-            chosen_by += (
-                f" of naive and the models that beat it there (DM p < {significance:g}, Holm)"
-            )
+        rule = significance if p_better else None  # the rule needs naive to test against
+        chosen_by, how = SELECTED_BY, "best on validation"
+        if rule is not None:
+            chosen_by += f" of naive and the models that beat it there (DM p < {rule:g}, Holm)"
+            how += f", Holm-adjusted DM p < {rule:g} against naive"
+        selection = {"significance": rule}
     summary = {
         "method": "recursive",
         "model": name,
         "chosen_by": chosen_by,
+        **selection,
         "validation_rmse": rounded(scores),
         "validation_p_better_than_naive_holm": {
             n: None if np.isnan(p) else float(f"{p:.6g}") for n, p in p_better.items()
@@ -115,11 +118,6 @@ def forecast_future(
         **_described(chosen, table, days),
         "trained_on": [d.strftime("%Y-%m-%d") for d in train_dates[[0, -1]]],
     }
-    how = "chosen in params"
-    if choice == "best":
-        how = "best on validation"
-        if significance is not None and p_better:
-            how += f", Holm-adjusted DM p < {significance:g} against naive"
     return _forecast(chosen, table, days, ticker, summary, how)
 
 

@@ -460,12 +460,10 @@ def selection_note(summary: dict[str, Any], metrics: dict[str, dict[str, float]]
     A choice on validation cannot see the test split, so it may miss the model that turns
     out best there; this says by how much, which is the price of choosing honestly."""
     chosen = summary["model"]
-    if not summary.get("chosen_by", "").startswith("lowest validation RMSE"):
-        return ""
-    if chosen not in metrics:
+    if "significance" not in summary or chosen not in metrics:  # not chosen on validation
         return ""
     if chosen == "naive":
-        how = "significantly " if "DM p <" in summary["chosen_by"] else ""
+        how = "significantly " if summary["significance"] is not None else ""
         return f"No model beat naive {how}on validation, so naive was selected."
     scores = {name: m["rmse"] for name, m in metrics.items()}
     best = min(scores, key=scores.__getitem__)
