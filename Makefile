@@ -23,7 +23,7 @@ PORT ?= 5000
 $(INSTALLED): requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[dev,plots]"
+	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[dev,plots,ray]"
 	touch $@
 
 $(PLOT_PAGE): $(INSTALLED)

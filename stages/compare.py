@@ -27,6 +27,7 @@ def main() -> None:
     parser.add_argument("--split", required=True, help="unscaled table with split column")
     parser.add_argument("--ranges", required=True, help="split date ranges (JSON)")
     parser.add_argument("--source", required=True, help="provenance of the raw data (JSON)")
+    parser.add_argument("--sweep", required=True, help="the sweep stage's summary (JSON)")
     parser.add_argument("--reports", required=True, help="directory for the report and its data")
     args = parser.parse_args()
     params = load_params()

@@ -108,5 +108,13 @@ def test_torch_stays_on_the_cpu_release_on_disk():
 def test_the_console_command_and_the_extras():
     assert PYPROJECT["project"]["scripts"] == {"seqcast": "seqcast.cli:main"}
     extras = PYPROJECT["project"]["optional-dependencies"]
-    assert {_normal(Requirement(r).name) for r in extras["dev"]} == {"pytest", "ruff", "packaging"}
+    assert {_normal(Requirement(r).name) for r in extras["dev"]} == {
+        "pytest",
+        "ruff",
+        "packaging",
+        "moto",
+        "psycopg2-binary",
+        "boto3",
+    }
+    assert [_normal(Requirement(r).name) for r in extras["ray"]] == ["ray"]
     assert [_normal(Requirement(r).name) for r in extras["plots"]] == ["vl-convert-python"]

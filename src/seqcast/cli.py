@@ -7,6 +7,7 @@
     seqcast check-lock              does dvc.lock describe what is committed?
     seqcast plot-page PATH          the page `dvc plots` fills, for use offline
     seqcast forecast [--model M]    dated forecasts from the trained pipeline, as CSV
+    seqcast sweep [--ray ADDRESS]   run sweep.* (tickers x models x configs x seeds x folds)
 
 A subcommand is one function under @command, which registers it: its name, its one-line
 help, its arguments. Its docstring is the description its --help shows. It returns the
@@ -219,6 +220,75 @@ def forecast(args: argparse.Namespace) -> None:
         s["last_observed_date"],
     )
     print(result.frame.to_csv(date_format="%Y-%m-%d", float_format="%.6f"), end="")
+
+
+@command(
+    "sweep",
+    "run the sweep of params.yaml (sweep.*) and print its table",
+    argument("--params", type=Path, default=Path("params.yaml"), help="the params file"),
+    argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a params key, as `dvc exp run -S` does: --set sweep.seeds=[1,2,3]",
+    ),
+    argument("--workers", type=int, help="local processes (default: cores / train.threads)"),
+    argument(
+        "--ray", metavar="ADDRESS", help="run on this Ray cluster: ray://HOST:10001, HOST:6379"
+    ),
+    argument("--rerun", action="store_true", help="run every unit, even those in the cache"),
+    argument("--retries", type=int, default=1, help="tries after a unit fails (default: 1)"),
+    argument("--out", type=Path, help="also write the results table (parquet) and the summary"),
+)
+def sweep(args: argparse.Namespace) -> None:
+    """Run every (ticker, model, config, seed, fold) unit of sweep.* as the sweep stage
+    does, without DVC, and print the best config of each ticker and model against naive.
+    Units finished before (data/sweep/units/) are taken from there unless --rerun. Units
+    run on a local process pool (--workers, or SEQCAST_WORKERS) or on a Ray cluster
+    (--ray, or SEQCAST_RAY_ADDRESS); the results are the same. The sweep is logged to
+    MLflow (MLFLOW_TRACKING_URI, or the local store): one parent run, one child per unit."""
+    import os
+
+    import yaml
+
+    from seqcast import atomic
+    from seqcast.errors import SeqcastError
+    from seqcast.params import parse_params
+    from seqcast.sandbox import merge
+    from seqcast.sweep import executors, results, summary
+    from seqcast.sweep.driver import run_sweep
+
+    raw = yaml.safe_load(args.params.read_text()) or {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise SeqcastError(f"--set {item}: write KEY=VALUE, e.g. sweep.seeds=[1,2]")
+        update: dict[str, Any] = {}
+        *parents, last = key.split(".")
+        node = update
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = yaml.safe_load(value)
+        raw = merge(raw, update)
+    params = parse_params(raw, str(args.params))
+    if args.workers is not None:
+        if args.workers < 1:
+            raise SeqcastError(f"--workers {args.workers}: use 1 or more")
+        os.environ[executors.WORKERS] = str(args.workers)
+    if args.ray:
+        os.environ[executors.RAY_ADDRESS] = args.ray
+    stage.pin_threads(str(args.params))
+    run = run_sweep(params, rerun=args.rerun, retries=args.retries, progress=logger.info)
+    if args.out:
+        results.write_table(run.table, args.out / "results.parquet")
+        atomic.write_json(args.out / "sweep.json", run.summary)
+    print(summary.text_table(run.summary))
+    print(
+        f"\n{len(run.table)} units: {run.ran} run on {run.executor}, "
+        f"{len(run.table) - run.ran} from the cache; {run.seconds:.1f} s; "
+        f"MLflow parent run {run.parent_run_id}"
+    )
 
 
 def parser() -> argparse.ArgumentParser:

@@ -37,6 +37,7 @@ class Inputs:
     split: Path  # the unscaled split table
     ranges: Path  # split date ranges (JSON)
     source: Path  # provenance of the raw data (JSON)
+    sweep: Path  # reports/sweep.json: the sweep stage's best configs
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class Comparison:
     forecast: pd.DataFrame  # the forecast stage's: date -> step, forecast, bounds
     forecast_summary: dict[str, Any]  # its forecast.json
     show_seeds: list[int] = field(default_factory=list)  # seeds the report lists, if several
+    sweep: dict[str, Any] = field(default_factory=dict)  # reports/sweep.json
 
     @property
     def leaderboard(self) -> dict[str, dict[str, float]]:
@@ -206,7 +208,7 @@ def compare(params: Params, inputs: Inputs) -> Comparison:
     return Comparison(
         metrics, per_step, first_step, tests, rmse_by_step, p_by_step, histories,
         folds, backtest, settings, seeds, context, table[params.data.target], intervals,
-        fold_intervals, *artifacts.read_forecast(inputs.forecast), shown,
+        fold_intervals, *artifacts.read_forecast(inputs.forecast), shown, _json(inputs.sweep),
     )  # fmt: skip
 
 
@@ -236,6 +238,7 @@ def markdown(result: Comparison, figures: dict[str, str]) -> str:
         report.per_step_section(result.rmse_by_step, result.p_by_step)
         + f"\n![Error by forecast step]({per_step_figure})\n",
         report.backtest_section(result.backtest_folds, result.backtest, result.backtest_settings),
+        report.sweep_section(result.sweep),
         report.intervals_section(result.intervals, result.backtest_intervals),
         report.forecast_section(
             result.forecast,

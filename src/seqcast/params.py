@@ -23,7 +23,15 @@ from pydantic import (
     model_validator,
 )
 
-from seqcast.config import Fraction, IsoDate, PositiveInt, Section, choices, is_iso_date
+from seqcast.config import (
+    Fraction,
+    IsoDate,
+    PositiveFloat,
+    PositiveInt,
+    Section,
+    choices,
+    is_iso_date,
+)
 from seqcast.errors import SeqcastError
 from seqcast.metrics import METRICS
 from seqcast.models.registry import model_class, model_names
@@ -229,6 +237,95 @@ class BacktestParams(Section):
         return self
 
 
+class Range(Section):
+    """A numeric range that sweep.search = tpe samples from: {low, high} and, optionally,
+    log (sample on a log scale) or step (integers or a float grid)."""
+
+    low: float
+    high: float
+    log: bool = False
+    step: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Range":
+        if not self.low < self.high:
+            raise ValueError(f"a range needs low < high, got low {self.low}, high {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0, got {self.low}")
+        return self
+
+
+# sweep.space.<model>.<key>: a list of values (grid, or a choice for tpe), or a Range (tpe)
+SpaceValues = list[Any] | Range
+
+
+class SweepParams(Section):
+    """sweep.*: many (ticker, model, params, seed, fold) units in one stage (seqcast.sweep)."""
+
+    tickers: list[Ticker] = Field(default_factory=list)  # of data.source; []: data.ticker
+    models: list[str] = Field(default_factory=lambda: ["naive", "linear"])
+    seeds: list[int] = Field(default_factory=lambda: [42])  # train.seed of each unit
+    origins: list[Origin] = Field(default_factory=lambda: [1])  # folds, as backtest.origins
+    search: Literal["grid", "tpe"] = "grid"
+    trials: PositiveInt = 8  # tpe: configs tried per (ticker, model), in rounds
+    # per model: a key of models.<name> (or train.<key>) -> values to try
+    space: dict[str, dict[str, SpaceValues]] = Field(default_factory=dict)
+    significance: Annotated[float, Field(gt=0, lt=1)] = 0.05  # "beats naive beyond the noise"
+    experiment: Annotated[str, Field(min_length=1, pattern=r"\S")] = "seqcast-sweep"
+
+    @model_validator(mode="after")
+    def _known_models_and_keys(self) -> "SweepParams":
+        for name in self.models:
+            _known_model("sweep.models contains", name)
+        for name, lists in (("models", self.models), ("seeds", self.seeds)):
+            if not lists or len(set(lists)) != len(lists):
+                raise ValueError(f"sweep.{name} = {lists}: list each once, at least one")
+        if not self.origins or len({str(o) for o in self.origins}) != len(self.origins):
+            raise ValueError(f"sweep.origins = {self.origins}: list each origin once, at least one")
+        for name, keys in self.space.items():
+            if name not in self.models:
+                raise ValueError(
+                    f"sweep.space.{name}: {name} is not in sweep.models ({', '.join(self.models)})"
+                )
+            for key, values in keys.items():
+                where = f"sweep.space.{name}.{key}"
+                if isinstance(values, Range) and self.search == "grid":
+                    raise ValueError(
+                        f"{where}: a range (low, high) needs sweep.search: tpe; a grid lists values"
+                    )
+                if isinstance(values, list) and not values:
+                    raise ValueError(f"{where} = []: list at least one value")
+                for value in values if isinstance(values, list) else [values.low, values.high]:
+                    sweep_config(name, {key: value}, where)
+        return self
+
+
+def sweep_config(model: str, config: dict[str, Any], where: str = "sweep") -> Section:
+    """models.<model> with `config` applied: {key: value}, train.<key> for the model's own
+    train overrides; an unknown key or a bad value is an error naming `where`."""
+    block = model_class(model).Config
+    own: dict[str, Any] = {}
+    for key, value in config.items():
+        if key.startswith("train."):
+            if "train" not in block.model_fields:
+                raise ValueError(f"{where}: {model} is not trained by epochs; it has no train.*")
+            own.setdefault("train", {})[key.removeprefix("train.")] = value
+        elif key in block.model_fields and key != "train":
+            own[key] = value
+        else:
+            keys = [k for k in block.model_fields if k != "train"]
+            if "train" in block.model_fields:
+                keys.append("train.<key>")
+            raise ValueError(
+                f"{where}: {model} has no key {key!r}; choose from {', '.join(keys) or 'none'}"
+            )
+    try:
+        return block.model_validate(own)
+    except ValidationError as exc:
+        problems = "; ".join(e["msg"] for e in exc.errors())
+        raise ValueError(f"{where} = {config}: {problems}") from None
+
+
 class SeedsParams(Section):
     count: PositiveInt = 1
 
@@ -346,6 +443,7 @@ class Params(Section):
     models: ModelsParams = ModelsParams()
     tracking: TrackingParams = TrackingParams()
     gate: GateParams = GateParams()
+    sweep: SweepParams = SweepParams()
 
     @model_validator(mode="after")
     def _steps_start_the_day_after_the_origin(self) -> "Params":

@@ -349,6 +349,47 @@ def backtest_section(
     return "\n".join(lines)
 
 
+def sweep_section(sweep: dict[str, Any]) -> str:
+    """The sweep stage's finding (reports/sweep.json): per ticker and model, the best config
+    and whether it beats naive beyond the noise."""
+    if not sweep.get("tickers"):
+        return "## Sweep\n\nNo sweep results.\n"
+    folds, seeds = sweep["folds"], sweep["seeds"]
+    lines = [
+        "## Sweep",
+        "",
+        f"{sweep['units']} units: every config of `sweep.space` on each ticker, with seeds "
+        f"{', '.join(map(str, seeds))} and walk-forward folds {', '.join(folds)} "
+        "(`seqcast sweep` reruns it; docs/sweeps.md). The best config has the lowest mean "
+        "RMSE over its seeds and folds. It beats naive beyond the noise when its one-sided "
+        "Diebold-Mariano p-value, times the configs tried, is below "
+        f"{sweep['significance']:g}.",
+        "",
+        "| ticker | model | best config | configs | RMSE mean ± sd | naive RMSE | skill | "
+        "p (adjusted) | beats naive |",
+        "|:---|:---|:---|---:|---:|---:|---:|---:|:---|",
+    ]
+    beating = []
+    for ticker, models in sweep["tickers"].items():
+        for model, b in models.items():
+            config = ", ".join(f"{k} {v}" for k, v in b["best"].items()) or "defaults"
+            verdict = "reference" if model == "naive" else ("yes" if b["beats_naive"] else "no")
+            if b["beats_naive"]:
+                beating.append(f"{model} on {ticker}")
+            p = "" if b["p_adjusted"] is None else _p_cell(b["p_adjusted"])
+            lines.append(
+                f"| {ticker} | {model} | {config} | {len(b['configs'])} "
+                f"| {b['rmse']['mean']:.4g} ± {b['rmse']['std']:.2g} | {b['naive_rmse']:.4g} "
+                f"| {b['skill_vs_naive']['mean']:.3g} | {p} | {verdict} |"
+            )
+    found = (
+        f"Beyond the noise: {_names(beating)}."
+        if beating
+        else "No best config beats naive beyond the noise on these folds."
+    )
+    return "\n".join([*lines, "", found, ""])
+
+
 def seeds_section(summary: dict[str, dict[str, dict[str, float]]], seeds: list[int]) -> str:
     """Each model's step-1 metrics over training seeds: mean, spread and range.
 
