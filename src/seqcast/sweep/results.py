@@ -39,7 +39,9 @@ def table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     """One row per unit, ordered by ticker, model, config, seed and fold."""
     frame = pd.DataFrame(rows)
     frame["origin"] = frame["origin"].astype(str)
-    return frame.sort_values(ORDER, kind="stable").reset_index(drop=True)
+    # a fixed column order too: a row from the cache reads back with its keys sorted
+    columns = ["unit_id", *ORDER, *sorted(set(frame.columns) - {"unit_id", *ORDER})]
+    return frame[columns].sort_values(ORDER, kind="stable").reset_index(drop=True)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:

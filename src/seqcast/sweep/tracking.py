@@ -12,6 +12,7 @@ lock), after the units end; the workers never touch it.
 """
 
 import io
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +23,10 @@ import pandas as pd
 
 if TYPE_CHECKING:
     from seqcast.sweep.units import Task
+
+# A server's client prints two links per run it ends: hundreds of lines for a sweep. The
+# driver prints the parent's id instead.
+os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")
 
 UNIT_TAG = "seqcast.unit"
 PARENT_TAG = "mlflow.parentRunId"
