@@ -5,8 +5,7 @@ metrics.json (step-1 metrics per model: the headline that DVC shows), per_step.j
 (metrics per model and step), significance.json (Diebold-Mariano tests against the naive
 forecast per model and step), backtest.json, seeds.json, predictions.csv (step-1 test
 predictions, for the gate and `dvc plots`), intervals.json (coverage of every model's
-intervals), the figures and the tables of the other plots. The report ends with the
-forecast past the last observed date.
+intervals), the figures and plot tables; the report ends with the forecast past the last date.
 """
 
 import argparse

@@ -24,6 +24,14 @@ BIN = Path(sys.executable).parent
 TINY = {
     "window": {"length": 10, "horizon": 1},
     "train": {"max_epochs": 3, "patience": 2, "batch_size": 128},
+    # data.ticker of any source, the baselines, one seed and fold: 2 units
+    "sweep": {
+        "tickers": [],
+        "models": ["naive", "linear"],
+        "seeds": [42],
+        "origins": [1],
+        "space": {},
+    },
     "models": {
         "enabled": list(model_names()),
         **{

@@ -66,7 +66,7 @@ def _tail(log: Path, lines: int = 40) -> str:
 
 
 def _failure(what: str, problem: str, logs: Sequence[Path]) -> RuntimeError:
-    tails = "".join(f"\n--- {log} (last lines) ---\n{_tail(log)}" for log in logs)
+    tails = "".join(f"\n--- {log.name} (last lines) ---\n{_tail(log)}" for log in logs)
     return RuntimeError(f"{what} {problem}{tails}")
 
 
@@ -76,9 +76,9 @@ def _wait_until(
     timeout_s: float,
     processes: Sequence[subprocess.Popen],
     logs: Sequence[Path],
-) -> float:
-    """Poll `ready` until it is true; the seconds it took. Fails with the tails of `logs` when
-    one of `processes` exits first or `timeout_s` passes."""
+) -> None:
+    """Poll `ready` until it is true. Fails with the tails of `logs` when one of `processes`
+    exits first or `timeout_s` passes."""
     start = time.monotonic()
     while not ready():
         for process in processes:
@@ -87,7 +87,6 @@ def _wait_until(
         if time.monotonic() - start > timeout_s:
             raise _failure(what, f"did not answer within {timeout_s} s", logs)
         time.sleep(0.2)
-    return time.monotonic() - start
 
 
 def _answers(url: str) -> bool:
@@ -119,15 +118,23 @@ def _family(processes: Sequence[subprocess.Popen], marker: str) -> list[psutil.P
     return list(family.values())
 
 
-def _stop(processes: Sequence[subprocess.Popen], marker: str) -> None:
-    """Stop what `_family` finds: SIGTERM to each launched process's group (each was started
-    in a session of its own) and to every member outside those groups, then SIGKILL to what
-    is left after STOP_GRACE_S."""
+def _stop(
+    processes: Sequence[subprocess.Popen],
+    marker: str,
+    polite: signal.Signals = signal.SIGTERM,
+    whole_group: bool = False,
+) -> None:
+    """Stop what `_family` finds. `polite` goes to each launched process (to its whole process
+    group, each being a session of its own, with `whole_group`), SIGTERM to members that left
+    those groups; SIGKILL to whatever is left after STOP_GRACE_S."""
     family = _family(processes, marker)
     groups = {process.pid for process in processes}
-    for group in groups:
+    for process in processes:
         with suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGTERM)
+            if whole_group:
+                os.killpg(process.pid, polite)
+            else:
+                process.send_signal(polite)
     for member in family:
         with suppress(psutil.NoSuchProcess, ProcessLookupError):
             if os.getpgid(member.pid) not in groups:
@@ -184,23 +191,16 @@ def running_postgres(bin_dir: Path) -> Iterator[str]:
     data, log = root / "data", root / "postgres.log"
     server = None
     try:
-        initdb = subprocess.run(
-            [bin_dir / "initdb", "-D", data, "-U", "postgres", "-A", "trust"]
-            + ["-E", "UTF8", "--locale=C", "--no-sync"],
-            capture_output=True,
-            text=True,
-            **as_user,
-        )
+        command = [bin_dir / "initdb", "-D", data, "-U", "postgres", "-A", "trust", "--no-sync"]
+        command += ["-E", "UTF8", "--locale=C"]
+        initdb = subprocess.run(command, capture_output=True, text=True, **as_user)
         if initdb.returncode != 0:
             raise RuntimeError(f"initdb failed:\n{initdb.stdout}{initdb.stderr}")
         port = free_port()
+        command = [bin_dir / "postgres", "-D", data, "-h", LOOPBACK, "-p", str(port), "-k", root]
         # No durability: the cluster lives for one test session.
-        server = _spawn(
-            [bin_dir / "postgres", "-D", data, "-h", LOOPBACK, "-p", str(port), "-k", root]
-            + ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
-            log,
-            **as_user,
-        )
+        command += ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]
+        server = _spawn(command, log, **as_user)
         client = ["-h", LOOPBACK, "-p", str(port), "-U", "postgres"]
 
         def ready() -> bool:
@@ -216,11 +216,8 @@ def running_postgres(bin_dir: Path) -> Iterator[str]:
         yield f"postgresql+psycopg2://postgres@{LOOPBACK}:{port}/mlflow"
     finally:
         if server is not None:
-            # Fast shutdown (what `pg_ctl stop -m fast` sends): clients are disconnected.
-            server.send_signal(signal.SIGINT)
-            with suppress(subprocess.TimeoutExpired):
-                server.wait(timeout=STOP_GRACE_S)
-            _stop([server], str(root))
+            # Fast shutdown, what `pg_ctl stop -m fast` sends: clients are disconnected.
+            _stop([server], str(root), polite=signal.SIGINT)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -272,7 +269,7 @@ def running_s3() -> Iterator[S3Server]:
         [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
         log,
         cwd=root,
-        env={**os.environ, **S3_CREDENTIALS},
+        env={**os.environ, **S3_CREDENTIALS, "TMPDIR": str(root)},
     )
     try:
         _wait_until(lambda: _answers(endpoint), "moto", S3_START_S, [server], [log])
@@ -280,7 +277,7 @@ def running_s3() -> Iterator[S3Server]:
         s3.client().create_bucket(Bucket=BUCKET)
         yield s3
     finally:
-        _stop([server], str(root))
+        _stop([server], str(root), whole_group=True)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -309,23 +306,20 @@ def running_mlflow(backend_store_uri: str, s3: S3Server) -> Iterator[str]:
     port = free_port()
     address = f"{LOOPBACK}:{port}"
     env = {**os.environ, **s3.env, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    env["TMPDIR"] = str(root)
     env.pop("MLFLOW_TRACKING_URI", None)
-    server = _spawn(
-        [sys.executable, "-m", "mlflow", "server"]
-        + ["--backend-store-uri", backend_store_uri]
-        + ["--artifacts-destination", f"s3://{s3.bucket}/"]
-        + ["--host", LOOPBACK, "--port", str(port), "--workers", "1"]
-        + ["--allowed-hosts", address],
-        log,
-        cwd=root,
-        env=env,
-    )
+    command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", backend_store_uri]
+    command += ["--artifacts-destination", f"s3://{s3.bucket}/"]
+    command += ["--host", LOOPBACK, "--port", str(port), "--workers", "1"]
+    command += ["--allowed-hosts", address]
+    server = _spawn(command, log, cwd=root, env=env)
     try:
         health = f"http://{address}/health"
         _wait_until(lambda: _answers(health), "mlflow server", MLFLOW_START_S, [server], [log])
         yield f"http://{address}"
     finally:
-        _stop([server], str(root))
+        # The CLI would pass SIGTERM on to uvicorn; the whole group gets it in any case.
+        _stop([server], str(root), whole_group=True)
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -412,12 +406,12 @@ def running_ray_cluster(nodes: int = 2) -> Iterator[RayCluster]:
     # exists); with RAY_AUTH_MODE=token every process, workers and drivers too, needs the
     # token, which RAY_AUTH_TOKEN gives ahead of any token file.
     auth = {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN": secrets.token_hex(32)}
-    env = {**os.environ, **auth, "HOME": str(home)}
+    env = {**os.environ, **auth, "HOME": str(home), "TMPDIR": str(root)}
     env.pop("RAY_ADDRESS", None)
     port = free_port()
     address = f"{LOOPBACK}:{port}"
-    # Ray gives its nodes the machine's address instead of 127.0.0.1 (so that other
-    # machines could join); its GCS listens on every interface, 127.0.0.1 included.
+    # Ray replaces 127.0.0.1 with the machine's address (so that other machines could join),
+    # the same for both nodes when both are given it; the GCS listens on every interface.
     common = [sys.executable, "-m", "ray.scripts.scripts", "start", "--block"]
     common += ["--node-ip-address", LOOPBACK, "--num-cpus=1", "--num-gpus=0"]
     common += [f"--object-store-memory={RAY_OBJECT_STORE_BYTES}", "--disable-usage-stats"]
@@ -452,6 +446,8 @@ def running_ray_cluster(nodes: int = 2) -> Iterator[RayCluster]:
             raise _failure(f"ray cluster of {nodes} nodes", counted.stderr[-3000:], logs)
         yield RayCluster(address, auth)
     finally:
+        # Each `ray start --block` stops the processes of its node in order on SIGTERM;
+        # signalled all at once, the head's GCS server hangs for half a minute and more.
         _stop(processes, str(root))
         shutil.rmtree(root, ignore_errors=True)
 

@@ -41,6 +41,7 @@ class SweepRun:
     seconds: float
     parent_run_id: str | None
     ran_on: dict[str, str] = field(default_factory=dict)  # unit id -> node, for units run now
+    cpu_seconds: dict[str, float] = field(default_factory=dict)  # unit id -> its fold's CPU
 
 
 def feature_tables(params: Params) -> dict[str, pd.DataFrame]:
@@ -72,6 +73,7 @@ class _Runner:
         self.executor, self.cache, self.rerun = executor, cache, rerun
         self.retries, self.run_unit, self.progress = retries, run_unit, progress
         self.ran_on: dict[str, str] = {}
+        self.cpu_seconds: dict[str, float] = {}
         self.retried = 0
         self.done = 0
 
@@ -93,6 +95,7 @@ class _Runner:
                 results.store(self.cache, outcome.row)
                 found[task.unit_id] = outcome.row
                 self.ran_on[task.unit_id] = outcome.ran_on
+                self.cpu_seconds[task.unit_id] = outcome.cpu_seconds
                 self.done += 1
                 self.progress(
                     f"sweep: [{self.done}] {describe(task.unit)}: rmse "
@@ -198,6 +201,7 @@ def run_sweep(
         time.perf_counter() - started,
         parent.run_id if parent else None,
         runner.ran_on,
+        runner.cpu_seconds,
     )
 
 
