@@ -96,6 +96,7 @@ def main() -> None:
         print("the three tables are identical")
         scheduling(executors.LocalPool(2))
 
+        features = {name: len(pickle.dumps(f)) for name, f in _tables(params).items()}
         rows = one.table.to_dict("records")[:20]
         rows = [
             {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in r.items()} for r in rows
@@ -108,7 +109,6 @@ def main() -> None:
 
         row = one.table.iloc[0].to_dict()
         row = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in row.items()}
-        features = {name: len(pickle.dumps(f)) for name, f in _tables(params).items()}
         cached = (tmp / "1" / f"{row['unit_id']}.json").stat().st_size
         print(f"bytes: a task ships its ticker's feature table, pickled {features}")
         print(f"bytes: predictions.csv {len(tracking.predictions_csv(row))}, cached row {cached}")
