@@ -111,3 +111,15 @@ def fold_fails_once(task):
     marker.touch()
     with mock.patch("seqcast.backtest.backtest", side_effect=RuntimeError("the node went away")):
         return run_task(task)
+
+
+def worker_dies_once(task):
+    """run_task, except that the first unit to run ends its worker process outright, as the
+    kernel's out-of-memory killer would: no exception, no clean-up."""
+    from seqcast.sweep.units import run_task
+
+    marker = Path(os.environ[MARKERS]) / "died"
+    if not marker.exists():
+        marker.touch()
+        os._exit(1)
+    return run_task(task)

@@ -34,10 +34,14 @@ def test_a_grid_is_every_combination_in_the_order_written():
 
 
 def test_the_units_are_tickers_x_models_x_configs_x_seeds_x_folds(csv):
-    units = grid_units(sweep_params(csv), list(TICKERS))
+    # a space of a model left out of sweep.models is checked, not run
+    units = grid_units(
+        sweep_params(csv, space={"linear": {"alpha": [0.1, 10.0]}, "rnn": {"hidden_size": [3]}}),
+        list(TICKERS),
+    )
     # naive 1 + linear 2 configs + gru 1, each with 2 seeds and 2 folds, on 2 tickers
     assert len(units) == 2 * (1 + 2 + 1) * 2 * 2
-    assert len(set(units)) == len(units)
+    assert len(set(units)) == len(units) and "rnn" not in {u.model for u in units}
 
 
 @pytest.mark.parametrize(
@@ -45,7 +49,8 @@ def test_the_units_are_tickers_x_models_x_configs_x_seeds_x_folds(csv):
     [
         ({"space": {"gru": {"hiden": [8]}}}, "sweep.space.gru.hiden: gru has no key 'hiden'"),
         ({"space": {"gru": {"hidden_size": ["x"]}}}, "sweep.space.gru.hidden_size"),
-        ({"space": {"lstm": {"hidden_size": [8]}}}, "lstm is not in sweep.models"),
+        ({"space": {"lstn": {"hidden_size": [8]}}}, "sweep.space has 'lstn': not a known model"),
+        ({"space": {"lstm": {"hidden_size": [0]}}}, "sweep.space.lstm.hidden_size"),
         (
             {"space": {"gru": {"train.learning_rate": {"low": 0.1, "high": 1}}}},
             "needs sweep.search: tpe",
@@ -166,6 +171,20 @@ def test_units_that_keep_failing_end_the_sweep_and_the_rest_is_kept(csv, tmp_pat
     assert rerun.ran == 12 and len(rerun.table) == 24
 
 
+def bad_input_on_bbb(task):
+    if task.unit.ticker == "BBB":
+        raise SeqcastError("backtest.origins: fold 2 would end before the data starts")
+    return run_task(task)
+
+
+def test_bad_input_in_a_unit_ends_the_sweep_with_its_message_untried_again(csv, tmp_path):
+    executor = InProcess()
+    params = sweep_params(csv, models=["naive"], seeds=[1])
+    with pytest.raises(SeqcastError, match=r"^BBB naive defaults seed 1 fold 2: backtest\.origins"):
+        sweep(params, tmp_path, executor=executor, run_unit=bad_input_on_bbb)
+    assert len(executor.submitted) == 4  # each unit once
+
+
 def test_tpe_proposes_the_same_configs_whoever_runs_them(csv, tmp_path):
     space_ = {"linear": {"alpha": {"low": 0.01, "high": 100.0, "log": True}}}
     params = sweep_params(csv, models=["naive", "linear"], search="tpe", trials=4, space=space_)
@@ -206,3 +225,46 @@ def test_the_executor_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv(executors.WORKERS, "none")
     with pytest.raises(SeqcastError, match="SEQCAST_WORKERS = 'none'"):
         executors.from_environment(1)
+
+
+def test_with_the_local_store_the_driver_logs_a_parent_and_a_child_per_unit(
+    csv, tmp_path, monkeypatch
+):
+    from mlflow.tracking import MlflowClient
+
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.chdir(tmp_path)  # the local store: tmp_path/mlflow.db
+    params = sweep_params(csv, models=["naive"], seeds=[1], experiment="sweeps")
+    options = {"cache": tmp_path / "units", "progress": lambda _: None}
+    first = run_sweep(params, executor=InProcess(), **options)
+    second = run_sweep(params, executor=InProcess(), **options)
+    client = MlflowClient(f"sqlite:///{tmp_path / 'mlflow.db'}")
+    for run, ran_on in ((first, "not cache"), (second, "cache")):
+        parent = client.get_run(run.parent_run_id)
+        assert parent.info.status == "FINISHED" and parent.data.tags["seqcast.kind"] == "sweep"
+        assert (
+            parent.data.metrics["AAA.naive.rmse"]
+            == run.summary["tickers"]["AAA"]["naive"]["rmse"]["mean"]
+        )
+        assert {a.path for a in client.list_artifacts(run.parent_run_id)} == {
+            "results.parquet",
+            "sweep.json",
+        }
+        kids = client.search_runs(
+            [parent.info.experiment_id],
+            filter_string=f"tags.mlflow.parentRunId = '{run.parent_run_id}'",
+        )
+        assert sorted(k.data.tags["seqcast.unit"] for k in kids) == sorted(run.table["unit_id"])
+        assert {k.info.status for k in kids} == {"FINISHED"}
+        tags = {k.data.tags["seqcast.ran_on"] for k in kids}
+        assert (tags == {"cache"}) is (ran_on == "cache")
+        assert {k.info.run_name for k in kids} >= {"AAA naive defaults seed 1 fold 2"}
+
+
+def test_the_sweep_command_names_a_bad_override(capsys):
+    from seqcast.cli import main
+
+    with pytest.raises(SystemExit) as ended:
+        main(["sweep", "--set", "sweep.seeds"])
+    assert ended.value.code == 2
+    assert "--set sweep.seeds: write KEY=VALUE" in capsys.readouterr().err

@@ -123,3 +123,53 @@ def test_ray_workers_log_their_children_to_the_server(csv, tmp_path, ray_cluster
     assert len(kids) == 24 and {k.info.status for k in kids} == {"FINISHED"}
     nodes = {k.data.tags["seqcast.ran_on"] for k in kids}
     assert nodes == set(run.ran_on.values()) and len(nodes) == 2
+
+
+def test_the_sweep_command_runs_the_sweep_and_prints_its_table(csv, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+    from sweep_helpers import sweep_raw
+
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(sweep_raw(csv)))
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    command = [sys.executable, "-m", "seqcast", "sweep", "--workers", "2", "--out", "out"]
+    command += ["--set", "sweep.models=[naive, linear]", "--set", "sweep.seeds=[1]"]
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].split()[:3] == ["ticker", "model", "best"]
+    assert [line.split()[:2] for line in lines[1:5]] == [
+        ["AAA", "linear"], ["AAA", "naive"], ["BBB", "linear"], ["BBB", "naive"]
+    ]  # fmt: skip
+    assert "12 units: 12 run on a local pool of 2 process(es), 0 from the cache" in done.stdout
+    table = pd.read_parquet(tmp_path / "out" / "results.parquet")
+    assert len(table) == 12 and set(table["seed"]) == {1}
+    assert (tmp_path / "mlflow.db").is_file()  # the local store of the working directory
+
+
+def test_a_worker_killed_mid_unit_breaks_the_pool_and_its_units_run_again(
+    csv, tmp_path, monkeypatch
+):
+    from sweep_helpers import worker_dies_once
+
+    monkeypatch.setenv(MARKERS, str(tmp_path))
+    params = sweep_params(csv, models=["naive"], seeds=[1])
+    pool = executors.LocalPool(2)
+    try:
+        run = run_sweep(
+            params, executor=pool, cache=tmp_path / "units", run_unit=worker_dies_once,
+            track=False, progress=quiet,
+        )  # fmt: skip
+    finally:
+        pool.close()
+    assert run.ran == len(run.table) == 4 and run.retried >= 1
+    reference = run_sweep(params, executor=pool_of_one(), cache=tmp_path / "b", track=False,
+                          progress=quiet)  # fmt: skip
+    pd.testing.assert_frame_equal(run.table, reference.table)
+
+
+def pool_of_one():
+    return executors.LocalPool(1)

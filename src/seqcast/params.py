@@ -282,11 +282,10 @@ class SweepParams(Section):
                 raise ValueError(f"sweep.{name} = {lists}: list each once, at least one")
         if not self.origins or len({str(o) for o in self.origins}) != len(self.origins):
             raise ValueError(f"sweep.origins = {self.origins}: list each origin once, at least one")
+        # A model's space is checked even while the model is not in sweep.models, so that
+        # `-S sweep.models=[...]` can leave it out without deleting its space.
         for name, keys in self.space.items():
-            if name not in self.models:
-                raise ValueError(
-                    f"sweep.space.{name}: {name} is not in sweep.models ({', '.join(self.models)})"
-                )
+            _known_model("sweep.space has", name)
             for key, values in keys.items():
                 where = f"sweep.space.{name}.{key}"
                 if isinstance(values, Range) and self.search == "grid":

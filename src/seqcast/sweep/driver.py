@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from seqcast import atomic, sources, threads
+from seqcast import atomic, lineage, sources, threads
 from seqcast.alignment import ticker_rows
 from seqcast.errors import SeqcastError
 from seqcast.features import make_features
@@ -82,49 +82,58 @@ class _Runner:
         unique = list({t.unit_id: t for t in tasks}.values())
         found = {} if self.rerun else results.cached(self.cache, [t.unit_id for t in unique])
         todo = [t for t in unique if t.unit_id not in found]
+        failed: list[tuple[Task, BaseException]] = []
         for attempt in range(self.retries + 1):
-            if not todo:
-                break
-            failed = []
-            for index, outcome in self.executor.run(self.run_unit, todo):
-                task = todo[index]
-                if isinstance(outcome, BaseException):
-                    failed.append((task, outcome))
-                    self.progress(f"sweep: {describe(task.unit)} failed: {outcome}")
-                    continue
-                results.store(self.cache, outcome.row)
-                found[task.unit_id] = outcome.row
-                self.ran_on[task.unit_id] = outcome.ran_on
-                self.cpu_seconds[task.unit_id] = outcome.cpu_seconds
-                self.done += 1
-                self.progress(
-                    f"sweep: [{self.done}] {describe(task.unit)}: rmse "
-                    f"{outcome.row['rmse']:.4g} ({outcome.seconds:.1f} s on {outcome.ran_on})"
-                )
-            todo = [task for task, _ in failed]
-            if todo and attempt < self.retries:
+            if attempt:
                 self.retried += len(todo)
                 self.progress(f"sweep: trying {len(todo)} failed unit(s) again")
-        if todo:
-            task, error = failed[0]
-            raise SeqcastError(
-                f"{len(todo)} unit(s) failed after {self.retries + 1} tries, e.g. "
-                f"{describe(task.unit)}: {error}; the {len(found)} finished units are "
-                f"kept in {self.cache}, so a rerun runs only the failed ones"
+            failed = self._run(todo, found)
+            # Bad input (a fold that does not fit the data, say) fails the same way every
+            # time: it ends the sweep with its own message, untried again.
+            bad = [(t, e) for t, e in failed if isinstance(e, SeqcastError)]
+            if bad:
+                task, error = bad[0]
+                raise SeqcastError(f"{task.unit.label}: {error}")
+            todo = [task for task, _ in failed]
+            if not todo:
+                return found
+        task, error = failed[0]
+        raise SeqcastError(
+            f"{len(todo)} unit(s) failed after {self.retries + 1} tries, e.g. "
+            f"{task.unit.label}: {error!r}; the {len(found)} finished units are kept in "
+            f"{self.cache}, so a rerun runs only the failed ones"
+        )
+
+    def _run(
+        self, todo: list[Task], found: dict[str, dict[str, Any]]
+    ) -> list[tuple[Task, BaseException]]:
+        """Run `todo`, caching and recording each unit as it ends; the failed ones."""
+        failed = []
+        for count, (index, outcome) in enumerate(self.executor.run(self.run_unit, todo), 1):
+            task = todo[index]
+            if isinstance(outcome, BaseException):
+                failed.append((task, outcome))
+                self.progress(
+                    f"sweep: [{count}/{len(todo)}] {task.unit.label}: failed: {outcome!r}"
+                )
+                continue
+            results.store(self.cache, outcome.row)
+            found[task.unit_id] = outcome.row
+            self.ran_on[task.unit_id] = outcome.ran_on
+            self.cpu_seconds[task.unit_id] = outcome.cpu_seconds
+            self.done += 1
+            self.progress(
+                f"sweep: [{count}/{len(todo)}] {task.unit.label}: rmse "
+                f"{outcome.row['rmse']:.4g} ({outcome.seconds:.1f} s on {outcome.ran_on})"
             )
-        return found
-
-
-def describe(unit: Unit) -> str:
-    config = unit.config.strip("{}").replace('"', "") or "defaults"
-    return f"{unit.ticker} {unit.model} {config} seed {unit.seed} fold {unit.origin}"
+        return failed
 
 
 def run_sweep(
     params: Params,
     *,
     executor: executors.Executor | None = None,
-    cache: Path = results.CACHE,
+    cache: Path | None = None,
     rerun: bool = False,
     retries: int = 1,
     track: bool = True,
@@ -133,6 +142,8 @@ def run_sweep(
 ) -> SweepRun:
     """Run (or take from the cache) every unit of sweep.*, and summarize them.
 
+    `cache`: default data/sweep/units/ of the user's repository, also when DVC runs the
+    stage in a queued experiment's temporary clone, so that experiments share it.
     `executor`: default from the environment (seqcast.sweep.executors). `rerun`: run every
     unit again, ignoring the cache. `retries`: tries after a unit's first failure.
     `track`: log the parent and child runs to MLflow."""
@@ -165,6 +176,7 @@ def run_sweep(
         uid = unit_id(unit, p, digests[unit.ticker], code)
         return Task(unit, uid, p.model_dump(mode="json"), tables[unit.ticker], code, to_workers)
 
+    cache = cache or lineage.repository_root(Path.cwd()) / results.CACHE
     runner = _Runner(executor, cache, rerun, retries, run_unit, progress)
     progress(f"sweep: running on {executor.description}")
     try:

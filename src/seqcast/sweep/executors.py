@@ -15,7 +15,7 @@ import concurrent.futures
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Protocol
 
 from seqcast import threads
@@ -36,22 +36,32 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
 
-@dataclass
 class LocalPool:
-    """A pool of fresh Python processes on this machine (spawned: torch and fork do not mix)."""
+    """A pool of fresh Python processes on this machine (spawned: torch and fork do not mix).
 
-    workers: int
+    A worker that dies (killed for memory, say) breaks the whole pool: its units and every
+    unit still pending end with BrokenProcessPool, and the next `run` starts a new pool, so
+    that the driver's retry runs them."""
 
-    def __post_init__(self) -> None:
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.description = f"a local pool of {workers} process(es)"
+        self._pool = self._start()
+
+    def _start(self) -> concurrent.futures.ProcessPoolExecutor:
         context = multiprocessing.get_context("spawn")
-        self._pool = concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context)
-        self.description = f"a local pool of {self.workers} process(es)"
+        return concurrent.futures.ProcessPoolExecutor(self.workers, mp_context=context)
 
     def run(self, fn: Callable[[Any], Any], tasks: list[Any]) -> Iterator[Finished]:
         futures = {self._pool.submit(fn, task): i for i, task in enumerate(tasks)}
+        broken = False
         for future in concurrent.futures.as_completed(futures):
             error = future.exception()
+            broken = broken or isinstance(error, BrokenProcessPool)
             yield futures[future], error if error is not None else future.result()
+        if broken:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = self._start()
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)

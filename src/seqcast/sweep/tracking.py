@@ -12,17 +12,17 @@ lock), after the units end; the workers never touch it.
 """
 
 import io
+import json
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from seqcast.sweep.units import Task
+from seqcast.sweep.units import Task, Unit, node_name
 
 # A server's client prints two links per run it ends: hundreds of lines for a sweep. The
 # driver prints the parent's id instead.
@@ -45,11 +45,6 @@ def _client(uri: str) -> Any:
     return MlflowClient(tracking_uri=uri)
 
 
-def run_name(row: dict[str, Any]) -> str:
-    config = row["config"].strip("{}").replace('"', "") or "defaults"
-    return f"{row['ticker']} {row['model']} {config} seed {row['seed']} fold {row['origin']}"
-
-
 def _find_child(client: Any, experiment_id: str, parent: str, unit_id: str) -> Any:
     runs = client.search_runs(
         [experiment_id],
@@ -59,21 +54,18 @@ def _find_child(client: Any, experiment_id: str, parent: str, unit_id: str) -> A
     return runs[0] if runs else None
 
 
-def _open_child(client: Any, experiment_id: str, parent: str, row: dict[str, Any]) -> str:
+def _open_child(client: Any, experiment_id: str, parent: str, unit: Unit, unit_id: str) -> str:
     """The unit's child under `parent`: the one an earlier try made, or a new one."""
-    existing = _find_child(client, experiment_id, parent, row["unit_id"])
+    existing = _find_child(client, experiment_id, parent, unit_id)
     if existing is not None:
         client.update_run(existing.info.run_id, status="RUNNING")
         return existing.info.run_id
-    tags = {PARENT_TAG: parent, UNIT_TAG: row["unit_id"], KIND_TAG: "sweep-unit"}
-    run = client.create_run(experiment_id, tags=tags, run_name=run_name(row))
-    return run.info.run_id
+    tags = {PARENT_TAG: parent, UNIT_TAG: unit_id, KIND_TAG: "sweep-unit"}
+    return client.create_run(experiment_id, tags=tags, run_name=unit.label).info.run_id
 
 
 def _log_row(client: Any, run_id: str, row: dict[str, Any], extra: dict[str, str]) -> None:
     """Params and metrics in one batch, then the forecasts as predictions.csv."""
-    import json
-
     from mlflow.entities import Metric, Param, RunTag
 
     params = {k: str(row[k]) for k in ("ticker", "model", "seed", "origin", "unit_id")}
@@ -95,7 +87,7 @@ def predictions_csv(row: dict[str, Any]) -> str:
 
 
 @contextmanager
-def worker_child(task: "Task") -> Iterator[Callable[[dict[str, Any]], None]]:
+def worker_child(task: Task) -> Iterator[Callable[[dict[str, Any]], None]]:
     """In a worker: a `log(row)` that logs the unit's child run when workers write; the
     child ends FINISHED, or FAILED if the unit raises (a retry reuses it)."""
     where = task.tracking
@@ -103,35 +95,13 @@ def worker_child(task: "Task") -> Iterator[Callable[[dict[str, Any]], None]]:
         yield lambda row: None
         return
     client = _client(where["uri"])
-    state: dict[str, str] = {}
-
-    def log(row: dict[str, Any]) -> None:
-        state["run"] = _open_child(client, where["experiment"], where["parent"], row)
-        _log_row(client, state["run"], row, {"seqcast.ran_on": _node()})
-
+    run = _open_child(client, where["experiment"], where["parent"], task.unit, task.unit_id)
     try:
-        yield log
+        yield lambda row: _log_row(client, run, row, {"seqcast.ran_on": node_name()})
     except BaseException:
-        placeholder = {
-            "unit_id": task.unit_id,
-            "ticker": task.unit.ticker,
-            "model": task.unit.model,
-            "config": task.unit.config,
-            "seed": task.unit.seed,
-            "origin": task.unit.origin,
-        }
-        run = state.get("run") or _open_child(
-            client, where["experiment"], where["parent"], placeholder
-        )
         client.set_terminated(run, status="FAILED")
         raise
-    client.set_terminated(state["run"], status="FINISHED")
-
-
-def _node() -> str:
-    from seqcast.sweep.units import node_name
-
-    return node_name()
+    client.set_terminated(run, status="FINISHED")
 
 
 @dataclass
@@ -176,7 +146,8 @@ def log_children(parent: Parent, rows: list[dict[str, Any]], ran_on: dict[str, s
     client = _client(parent.uri)
     with store.store_errors(parent.uri), store_lock.exclusive(parent.uri):
         for row in rows:
-            run = _open_child(client, parent.experiment_id, parent.run_id, row)
+            unit = Unit.of_row(row)
+            run = _open_child(client, parent.experiment_id, parent.run_id, unit, row["unit_id"])
             _log_row(client, run, row, {"seqcast.ran_on": ran_on.get(row["unit_id"], "cache")})
             client.set_terminated(run, status="FINISHED")
 

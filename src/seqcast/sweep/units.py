@@ -39,6 +39,17 @@ class Unit:
     seed: int
     origin: str  # a fold of sweep.origins, as written there
 
+    @classmethod
+    def of_row(cls, row: dict[str, Any]) -> "Unit":
+        """The unit of a results row."""
+        return cls(row["ticker"], row["model"], row["config"], int(row["seed"]), row["origin"])
+
+    @property
+    def label(self) -> str:
+        """How progress lines and run names show it: AAPL gru hidden_size:32 seed 42 fold 1."""
+        config = self.config.strip("{}").replace('"', "") or "defaults"
+        return f"{self.ticker} {self.model} {config} seed {self.seed} fold {self.origin}"
+
 
 @dataclass(frozen=True)
 class Task:
@@ -159,8 +170,8 @@ def result_row(task: Task, result: Any) -> dict[str, Any]:
 
 
 def node_name() -> str:
-    """The Ray node id where a Ray worker runs, else host:pid."""
+    """ray:<the first 12 digits of the node id> in a Ray worker, else host:pid."""
     ray = sys.modules.get("ray")  # imported by a Ray worker, never here
     if ray is not None and ray.is_initialized():
-        return ray.get_runtime_context().get_node_id()
+        return f"ray:{ray.get_runtime_context().get_node_id()[:12]}"
     return f"{platform.node()}:{os.getpid()}"
