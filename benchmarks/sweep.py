@@ -1,13 +1,13 @@
 """What a sweep costs, unit by unit, and how it scales: the figures of docs/sweeps.md.
 
-    python benchmarks/sweep.py            # about 6 minutes on 2 cores
+    python benchmarks/sweep.py            # about 5 minutes on 2 cores
 
 Runs the sweep of params.yaml (every unit again, none from the cache) on a local pool of
 1 process, of 2, and on a two-node Ray cluster on 127.0.0.1 (started here, as the tests
 start it, and stopped by process id), and checks that the three tables are identical.
 Then the overheads per unit: scheduling an empty task on each executor; the MLflow writes
 of one child run (local SQLite store, and a tracking server on PostgreSQL with artifacts on
-moto's S3); and the bytes a unit moves.
+moto's S3), one client at a time and four at once; and the bytes a unit moves.
 """
 
 import os
@@ -81,6 +81,21 @@ def child_writes(uri: str, rows: list[dict], label: str) -> None:
     print(f"MLflow, {label:<44} {1000 * per:6.1f} ms per child run (driver, one at a time)")
 
 
+def concurrent_child_writes(uri: str, rows: list[dict], clients: int) -> None:
+    """Children a second when `clients` threads write at once: what a server sustains."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    parent = tracking.start_parent("benchmark", "concurrent", {}, {})
+    many = [{**row, "unit_id": f"{row['unit_id']}-{k}"} for k in range(clients) for row in rows]
+    parts = [many[k::clients] for k in range(clients)]
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(lambda part: tracking.log_children(parent, part, {}), parts))
+    rate = len(many) / (time.perf_counter() - start)
+    print(f"MLflow, server, {clients} clients at once {rate:30.1f} child runs a second")
+
+
 def main() -> None:
     params = load_params(ROOT / "params.yaml")
     with tempfile.TemporaryDirectory() as folder:
@@ -106,6 +121,7 @@ def main() -> None:
         bin_dir = postgres_bin_dir()
         with running_postgres(bin_dir) as db, running_s3() as s3, running_mlflow(db, s3) as uri:
             child_writes(uri, rows, "server on PostgreSQL, artifacts on S3")
+            concurrent_child_writes(uri, rows, clients=4)
 
         row = one.table.iloc[0].to_dict()
         row = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in row.items()}

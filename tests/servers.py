@@ -338,7 +338,8 @@ def mlflow_server(postgres_server: str, s3_server: S3Server) -> Iterator[str]:
 @dataclass(frozen=True)
 class RayCluster:
     """A running Ray cluster: the GCS `address` ("127.0.0.1:PORT") for
-    `ray.init(address=...)`, and `env`, what a driver's environment needs to connect to it
+    `ray.init(address=...)`, the head's Ray Client server `client_address` ("ray://..."),
+    and `env`, what a driver's environment needs to connect to it
     (token authentication: RAY_AUTH_MODE and RAY_AUTH_TOKEN).
 
     A driver in a subprocess gets `{**os.environ, **env}`; one in the test process connects
@@ -346,6 +347,7 @@ class RayCluster:
 
     address: str
     env: dict[str, str]
+    client_address: str  # "ray://127.0.0.1:PORT": the head's Ray Client server
 
     @contextmanager
     def driver_environment(self) -> Iterator[None]:
@@ -431,7 +433,14 @@ def running_ray_cluster(nodes: int = 2) -> Iterator[RayCluster]:
 
     try:
         # The dashboard itself stays off, but its API server still listens.
-        start("head", "--head", f"--port={port}", f"--dashboard-port={free_port()}")
+        client_port = free_port()
+        start(
+            "head",
+            "--head",
+            f"--port={port}",
+            f"--dashboard-port={free_port()}",
+            f"--ray-client-server-port={client_port}",
+        )
         for index in range(1, nodes):
             start(f"node{index}", f"--address={address}")
         counted = subprocess.run(
@@ -444,7 +453,7 @@ def running_ray_cluster(nodes: int = 2) -> Iterator[RayCluster]:
         )
         if counted.returncode != 0:
             raise _failure(f"ray cluster of {nodes} nodes", counted.stderr[-3000:], logs)
-        yield RayCluster(address, auth)
+        yield RayCluster(address, auth, f"ray://{LOOPBACK}:{client_port}")
     finally:
         # Each `ray start --block` stops the processes of its node in order on SIGTERM;
         # signalled all at once, the head's GCS server hangs for half a minute and more.

@@ -65,6 +65,11 @@ def test_a_bad_sweep_section_names_the_key(csv, sweep, message):
         sweep_params(csv, **sweep)
 
 
+def test_a_ticker_the_source_does_not_hold_is_named(csv, tmp_path):
+    with pytest.raises(SeqcastError, match=r"loading sweep.tickers = \['AAA', 'CCC'\]: .*'CCC'"):
+        sweep(sweep_params(csv, tickers=["AAA", "CCC"]), tmp_path)
+
+
 def test_a_unit_id_changes_with_its_inputs_and_only_with_them(csv):
     params = sweep_params(csv)
     unit = Unit("AAA", "gru", "{}", 1, "1")

@@ -49,7 +49,18 @@ def feature_tables(params: Params) -> dict[str, pd.DataFrame]:
     builds data.ticker's (features.extra_columns belong to data.ticker and are left out)."""
     tickers = params.sweep.tickers or [params.data.ticker]
     data, f = params.data, params.features
-    raw = sources.load_raw(data.source, data.source_config, tickers[0], tickers[1:])
+    try:
+        raw = sources.load_raw(data.source, data.source_config, tickers[0], tickers[1:])
+    except SeqcastError as exc:  # the source names data.ticker(s), which it was asked for
+        raise SeqcastError(f"loading sweep.tickers = {tickers}: {exc}") from None
+    held = sorted(set(raw.prices["ticker"]))
+    missing = [ticker for ticker in tickers if ticker not in held]
+    if missing:
+        where = "sweep.tickers" if params.sweep.tickers else "data.ticker (sweep.tickers is [])"
+        raise SeqcastError(
+            f"{where}: data.source = {data.source} has no rows of {', '.join(missing)}; "
+            f"it holds {', '.join(held)}"
+        )
     return {
         ticker: make_features(
             ticker_rows(raw.prices, ticker), data.target, f.lags, f.rolling_windows, f.returns

@@ -58,10 +58,13 @@ def summarize(table: pd.DataFrame, significance: float) -> dict[str, Any]:
     metrics (mean and spread over seeds and folds) and its test against naive."""
     tickers: dict[str, Any] = {}
     for (ticker, model), rows in table.groupby(["ticker", "model"], sort=True):
-        by_config = rows.groupby("config", sort=True)["rmse"].agg(["mean", "std", "size"])
-        best = by_config["mean"].idxmin()
+        # each config's mean RMSE over its units, summed as _mean_std sums the best's
+        means = {c: float(r["rmse"].mean()) for c, r in rows.groupby("config", sort=True)}
+        sizes = rows.groupby("config").size()
+        ranked = sorted(means, key=means.__getitem__)  # stable: ties in config order
+        best = ranked[0]
         units = rows[rows["config"] == best]
-        test = against_naive(units, len(by_config))
+        test = against_naive(units, len(means))
         beats = model != "naive" and test["p_adjusted"] is not None
         beats = beats and test["p_adjusted"] < significance
         tickers.setdefault(ticker, {})[model] = {
@@ -71,8 +74,7 @@ def summarize(table: pd.DataFrame, significance: float) -> dict[str, Any]:
             **test,
             "beats_naive": bool(beats),
             "configs": [
-                {"config": json.loads(c), "rmse": float(r["mean"]), "units": int(r["size"])}
-                for c, r in by_config.sort_values("mean", kind="stable").iterrows()
+                {"config": json.loads(c), "rmse": means[c], "units": int(sizes[c])} for c in ranked
             ],
         }
     return {
