@@ -231,7 +231,7 @@ def forecast(args: argparse.Namespace) -> None:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a params key, as `dvc exp run -S` does: --set sweep.seeds=[1,2,3]",
+        help="override a params key, as `dvc exp run -S` does: --set 'sweep.seeds=[1,2,3]'",
     ),
     argument("--workers", type=int, help="local processes (default: cores / train.threads)"),
     argument(

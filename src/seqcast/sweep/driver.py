@@ -161,6 +161,11 @@ def run_sweep(
     started = time.perf_counter()
     s = params.sweep
     tables = feature_tables(params)
+    if params.features.extra_columns:
+        progress(
+            f"sweep: features.extra_columns ({', '.join(params.features.extra_columns)}) are "
+            "inputs of data.ticker's pipeline only; each sweep ticker has its own columns"
+        )
     code = code_version()
     digests = {ticker: data_digest(table) for ticker, table in tables.items()}
     own = executor is None
