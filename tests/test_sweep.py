@@ -273,3 +273,24 @@ def test_the_sweep_command_names_a_bad_override(capsys):
         main(["sweep", "--set", "sweep.seeds"])
     assert ended.value.code == 2
     assert "--set sweep.seeds: write KEY=VALUE" in capsys.readouterr().err
+
+
+def test_the_report_s_sweep_section_says_which_best_configs_beat_naive():
+    from seqcast.report import sweep_section
+
+    def best(beats, p):
+        return {"best": {"hidden_size": 32}, "configs": [{}, {}], "rmse": {"mean": 1.0, "std": 0.1},
+                "naive_rmse": 1.1, "skill_vs_naive": {"mean": 0.09}, "p_adjusted": p,
+                "beats_naive": beats}  # fmt: skip
+
+    found = {"units": 16, "significance": 0.05, "folds": ["1", "2"], "seeds": [1, 2],
+             "tickers": {"AAA": {"gru": best(True, 0.01), "naive": best(False, None)},
+                         "BBB": {"gru": best(False, 0.4)}}}  # fmt: skip
+    text = sweep_section(found)
+    assert "| AAA | gru | hidden_size 32 | 2 | 1 ± 0.1 | 1.1 | 0.09 | 0.010 | yes |" in text
+    assert "| AAA | naive | hidden_size 32 | 2 | 1 ± 0.1 | 1.1 | 0.09 |  | reference |" in text
+    assert "| BBB | gru |" in text and text.rstrip().endswith("Beyond the noise: gru on AAA.")
+    for model in found["tickers"]["AAA"].values():
+        model["beats_naive"] = False
+    assert "No best config beats naive beyond the noise" in sweep_section(found)
+    assert "No sweep results" in sweep_section({})
