@@ -266,13 +266,23 @@ def test_with_the_local_store_the_driver_logs_a_parent_and_a_child_per_unit(
         assert {k.info.run_name for k in kids} >= {"AAA naive defaults seed 1 fold 2"}
 
 
-def test_the_sweep_command_names_a_bad_override(capsys):
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--set", "sweep.seeds"], "--set sweep.seeds: write KEY=VALUE"),
+        (["--params", "nowhere.yaml"], "nowhere.yaml: not found"),
+        (["--retries", "-1"], "--retries -1: use 0 (no retry) or more"),
+        (["--workers", "0"], "--workers 0: use 1 or more"),
+        (["--set", "sweep.seeds=[]"], "sweep.seeds = []: list each once, at least one"),
+    ],
+)
+def test_the_sweep_command_names_bad_input(arguments, message, capsys):
     from seqcast.cli import main
 
     with pytest.raises(SystemExit) as ended:
-        main(["sweep", "--set", "sweep.seeds"])
+        main(["sweep", *arguments])
     assert ended.value.code == 2
-    assert "--set sweep.seeds: write KEY=VALUE" in capsys.readouterr().err
+    assert message in capsys.readouterr().err
 
 
 def test_the_report_s_sweep_section_says_which_best_configs_beat_naive():

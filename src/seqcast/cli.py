@@ -254,12 +254,12 @@ def sweep(args: argparse.Namespace) -> None:
 
     from seqcast import atomic
     from seqcast.errors import SeqcastError
-    from seqcast.params import parse_params
+    from seqcast.params import parse_params, read_raw
     from seqcast.sandbox import merge
     from seqcast.sweep import executors, results, summary
     from seqcast.sweep.driver import run_sweep
 
-    raw = yaml.safe_load(args.params.read_text()) or {}
+    raw = read_raw(args.params)
     for item in args.set:
         key, sep, value = item.partition("=")
         if not sep or not key:
@@ -272,6 +272,8 @@ def sweep(args: argparse.Namespace) -> None:
         node[last] = yaml.safe_load(value)
         raw = merge(raw, update)
     params = parse_params(raw, str(args.params))
+    if args.retries < 0:
+        raise SeqcastError(f"--retries {args.retries}: use 0 (no retry) or more")
     if args.workers is not None:
         if args.workers < 1:
             raise SeqcastError(f"--workers {args.workers}: use 1 or more")

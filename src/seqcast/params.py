@@ -581,12 +581,16 @@ def parse_params(raw: dict[str, Any], source: str = "params.yaml") -> Params:
         raise SeqcastError(f"{source}: {problems}") from None
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
+def read_raw(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """The params file as YAML reads it, before validation (to apply overrides to)."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        return yaml.safe_load(path.read_text()) or {}
     except FileNotFoundError:
         raise SeqcastError(f"{path}: not found; run from the repository root") from None
     except yaml.YAMLError as exc:
         raise SeqcastError(f"{path}: not valid YAML: {exc}") from None
-    return parse_params(raw, str(path))
+
+
+def load_params(path: str | Path = "params.yaml") -> Params:
+    return parse_params(read_raw(path), str(path))

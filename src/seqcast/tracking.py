@@ -66,7 +66,8 @@ OWNER_STARTED = pipeline_run.STARTED_TAG
 # MLflow 3 UI knows: genai_development, custom_model_development).
 EXPERIMENT_KIND_TAG, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
 CHANGED_TAG = "seqcast.changed_params"  # key=value of the params that differ from the baseline
-UNLOGGED_SECTIONS = {"gate", "tracking"}  # params.yaml sections that change no result
+# params.yaml sections that change no model's result; sweep.* goes to the sweep's own runs
+UNLOGGED_SECTIONS = {"gate", "tracking", "sweep"}
 NAME_PARAMS_CHARS = 60  # changed params shown in a run name, at most
 # How long the store check waits on another program's lock: long enough to ride out a
 # parallel run's write (milliseconds), short enough to fail once and clearly; MLflow
