@@ -338,8 +338,7 @@ def mlflow_server(postgres_server: str, s3_server: S3Server) -> Iterator[str]:
 @dataclass(frozen=True)
 class RayCluster:
     """A running Ray cluster: the GCS `address` ("127.0.0.1:PORT") for
-    `ray.init(address=...)`, the head's Ray Client server `client_address` ("ray://..."),
-    and `env`, what a driver's environment needs to connect to it
+    `ray.init(address=...)`, and `env`, what a driver's environment needs to connect to it
     (token authentication: RAY_AUTH_MODE and RAY_AUTH_TOKEN).
 
     A driver in a subprocess gets `{**os.environ, **env}`; one in the test process connects
@@ -347,7 +346,6 @@ class RayCluster:
 
     address: str
     env: dict[str, str]
-    client_address: str  # "ray://127.0.0.1:PORT": the head's Ray Client server
 
     @contextmanager
     def driver_environment(self) -> Iterator[None]:
@@ -433,6 +431,8 @@ def running_ray_cluster(nodes: int = 2) -> Iterator[RayCluster]:
 
     try:
         # The dashboard itself stays off, but its API server still listens.
+        # With grpcio installed (the ray extra) the head also serves the Ray Client, on
+        # 10001 unless told otherwise: a free port, so as not to meet another Ray.
         client_port = free_port()
         start(
             "head",
@@ -453,7 +453,7 @@ def running_ray_cluster(nodes: int = 2) -> Iterator[RayCluster]:
         )
         if counted.returncode != 0:
             raise _failure(f"ray cluster of {nodes} nodes", counted.stderr[-3000:], logs)
-        yield RayCluster(address, auth, f"ray://{LOOPBACK}:{client_port}")
+        yield RayCluster(address, auth)
     finally:
         # Each `ray start --block` stops the processes of its node in order on SIGTERM;
         # signalled all at once, the head's GCS server hangs for half a minute and more.

@@ -5,7 +5,7 @@ artifacts on moto's S3 server."""
 import pandas as pd
 import pytest
 from mlflow.tracking import MlflowClient
-from sweep_helpers import MARKERS, InProcess, kaggle_csv, sweep_params
+from sweep_helpers import MARKERS, kaggle_csv, sweep_params
 
 from seqcast.sweep import executors
 from seqcast.sweep.driver import run_sweep
@@ -51,22 +51,6 @@ def test_the_local_pool_and_the_ray_cluster_give_identical_tables(csv, tmp_path,
     pd.testing.assert_frame_equal(local.table, on_ray.table)
     assert local.summary == on_ray.summary
     assert len(set(on_ray.ran_on.values())) == 2  # units ran on both nodes
-
-
-def test_a_ray_client_address_runs_the_same_units(csv, tmp_path, ray_cluster):
-    params = sweep_params(csv, models=["naive", "linear"], seeds=[1])
-    local = run_sweep(params, executor=InProcess(), cache=tmp_path / "a", track=False,
-                      progress=quiet)  # fmt: skip
-    with ray_cluster.driver_environment():
-        cluster = executors.RayCluster(ray_cluster.client_address, cpus=1)
-        try:
-            remote = run_sweep(
-                params, executor=cluster, cache=tmp_path / "b", track=False, progress=quiet
-            )
-        finally:
-            cluster.close()
-    assert remote.ran == 12 and {n[:4] for n in remote.ran_on.values()} == {"ray:"}
-    pd.testing.assert_frame_equal(local.table, remote.table)
 
 
 def test_workers_log_to_the_server_and_a_retried_unit_leaves_one_child(

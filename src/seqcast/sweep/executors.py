@@ -81,6 +81,7 @@ class RayCluster:
         try:
             ray.init(address=address, log_to_driver=False, logging_level="WARNING")
         except (ConnectionError, RuntimeError) as exc:
+            ray.shutdown()  # a half-made connection would break this process's next ray.init
             raise SeqcastError(f"{RAY_ADDRESS} = {address}: cannot connect: {exc}") from None
         self.cpus = cpus
         nodes = [n for n in ray.nodes() if n.get("Alive")]
