@@ -1,8 +1,10 @@
 """What a sweep costs, unit by unit, and how it scales: the figures of docs/sweeps.md.
 
     python benchmarks/sweep.py            # about 5 minutes on 2 cores
+    python benchmarks/sweep.py --models naive linear   # params.yaml's own sweep.models
 
-Runs the sweep of params.yaml (every unit again, none from the cache) on a local pool of
+Runs the sweep of params.yaml, with a network in it by default (sweep.models: naive,
+linear, gru: 40 units; every unit again, none from the cache) on a local pool of
 1 process, of 2, and on a two-node Ray cluster on 127.0.0.1 (started here, as the tests
 start it, and stopped by process id), and checks that the three tables are identical.
 Then the overheads per unit: scheduling an empty task on each executor; the MLflow writes
@@ -10,6 +12,7 @@ of one child run (local SQLite store, and a tracking server on PostgreSQL with a
 moto's S3), one client at a time and four at once; and the bytes a unit moves.
 """
 
+import argparse
 import os
 import pickle
 import resource
@@ -97,10 +100,19 @@ def concurrent_child_writes(uri: str, rows: list[dict], clients: int) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["naive", "linear", "gru"])
+    args = parser.parse_args()
     params = load_params(ROOT / "params.yaml")
+    params = params.model_copy(
+        update={"sweep": params.sweep.model_copy(update={"models": args.models})}
+    )
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        print(f"sweep of params.yaml, every unit run again, {os.cpu_count()} cores:")
+        print(
+            f"sweep of params.yaml with sweep.models {args.models}, every unit run again, "
+            f"{os.cpu_count()} cores:"
+        )
         one = timed_sweep(params, executors.LocalPool(1), tmp / "1")
         two = timed_sweep(params, executors.LocalPool(2), tmp / "2")
         with running_ray_cluster(nodes=2) as cluster, cluster.driver_environment():

@@ -87,6 +87,14 @@ def test_check_names_the_key_the_value_and_what_was_expected(capsys, tmp_path):
     assert err.startswith(f"seqcast check: error: {bad}: models.enabled contains 'transformer'")
 
 
+def test_check_refuses_an_empty_experiment_name(capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tracking:\n  experiment: ''\n")
+    code, out, err = _seqcast(capsys, "check", str(bad))
+    assert (code, out) == (2, "")
+    assert err.startswith(f"seqcast check: error: {bad}: tracking.experiment = ''"), err
+
+
 def test_check_of_a_missing_file_says_so(capsys, tmp_path):
     code, out, err = _seqcast(capsys, "check", str(tmp_path / "none.yaml"))
     assert (code, out) == (2, "")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
-from repo_helpers import ROOT, TINY, clone_repo, commit, run, write_params
+from repo_helpers import ROOT, TINY, commit, run, write_params
 
 from seqcast import gate, metrics
 from seqcast.errors import SeqcastError
@@ -569,12 +569,12 @@ def test_profile_run_brings_back_metrics_predictions_and_seeds(small_repo, monke
 # The real pipeline, on a copy of the session's tiny pipeline repository.
 
 
-@pytest.fixture(scope="module")
-def gated_repo(pipeline_repo, tmp_path_factory) -> Path:
-    """The tiny pipeline's repository with its fresh metrics committed as the baseline."""
-    repo = clone_repo(pipeline_repo, tmp_path_factory.mktemp("gated"))
-    commit(repo, "baseline metrics")
-    return repo
+@pytest.fixture
+def gated_repo(pipeline_copy) -> Path:
+    """A copy of the tiny pipeline's repository, its fresh metrics committed as the
+    baseline; each test changes its own."""
+    commit(pipeline_copy, "baseline metrics")
+    return pipeline_copy
 
 
 def test_gate_passes_when_an_unchanged_model_is_retrained_from_scratch(gated_repo):
@@ -593,16 +593,11 @@ def test_gate_passes_when_an_unchanged_model_is_retrained_from_scratch(gated_rep
 
 
 def _gate_after(repo: Path, update: dict) -> tuple[subprocess.CompletedProcess, str]:
-    """The gate's result and the stages that reran, after `dvc repro` on changed params;
-    the repository goes back to its committed params, lock, reports and outputs."""
+    """The gate's result and the stages that reran, after `dvc repro` on changed params."""
     write_params(repo, update)
-    try:
-        reproduced = run(repo, "dvc", "repro")
-        assert reproduced.returncode == 0, reproduced.stderr
-        return run(repo, sys.executable, "-m", "seqcast", "gate"), reproduced.stdout
-    finally:
-        run(repo, "git", "checkout", "--", ".")
-        run(repo, "dvc", "checkout", "-q")
+    reproduced = run(repo, "dvc", "repro")
+    assert reproduced.returncode == 0, reproduced.stderr
+    return run(repo, sys.executable, "-m", "seqcast", "gate"), reproduced.stdout
 
 
 def test_a_wider_lstm_passes_though_secondary_metrics_move(gated_repo):
@@ -643,9 +638,6 @@ def test_changing_the_gate_section_reruns_no_stage(gated_repo):
     params["gate"]["metrics"]["rmse"] = {"rel_tol": 0.2}
     params["gate"]["alpha"] = 0.01
     (gated_repo / "params.yaml").write_text(yaml.safe_dump(params))
-    try:
-        result = run(gated_repo, "dvc", "status", "--json")
-        assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout) == {}
-    finally:
-        run(gated_repo, "git", "checkout", "--", "params.yaml")
+    result = run(gated_repo, "dvc", "status", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == {}

@@ -1,7 +1,8 @@
 """The package declares what it imports: pyproject.toml gives each dependency a range,
-requirements.txt pins a version inside it, and every third-party import in src/ and tests/
-comes from one of them, so that `pip install .` gives a working package and `make` an
-exact one."""
+a lock file pins a version inside it (requirements.txt the runtime that `make repro`
+installs, requirements-dev.txt and requirements-ray.txt the extras that `make test` adds),
+and every third-party import in src/ and tests/ comes from one of them, so that
+`pip install .` gives a working package and `make` an exact one."""
 
 import ast
 import re
@@ -21,23 +22,44 @@ def _normal(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _declared(extras: bool = True) -> dict[str, Requirement]:
+# Each lock file and the part of pyproject.toml it pins: the runtime (the dependencies and
+# the plots extra, which `make repro` uses) apart from what only tests and clusters need.
+LOCKS = {
+    "requirements.txt": (None, "plots"),
+    "requirements-dev.txt": ("dev",),
+    "requirements-ray.txt": ("ray",),
+}
+
+
+def _declared(extras: bool = True, groups: tuple[str | None, ...] | None = None) -> dict:
+    """Requirement per normalised name: the dependencies (group None) and the extras named
+    in `groups`; every group when `groups` is None (the dependencies alone without extras)."""
     project = PYPROJECT["project"]
-    lines = list(project["dependencies"])
-    if extras:
-        lines += [line for group in project["optional-dependencies"].values() for line in group]
+    optional = project["optional-dependencies"]
+    if groups is None:
+        groups = (None, *optional) if extras else (None,)
+    lines = [
+        line
+        for group in groups
+        for line in (project["dependencies"] if group is None else optional[group])
+    ]
     return {_normal(req.name): req for req in map(Requirement, lines)}
 
 
-def _pinned() -> dict[str, str]:
+def _pins(file: str) -> dict[str, str]:
+    """The `name==version` lines of one lock file (its `-r` includes aside)."""
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
+    for line in (ROOT / file).read_text().splitlines():
         line = line.split("#", 1)[0].strip()
-        if line:
+        if line and not line.startswith("-r "):
             name, _, version = line.partition("==")
-            assert version, f"requirements.txt: {line!r} is not pinned with =="
-            pins[_normal(name)] = version.strip()
+            assert version, f"{file}: {line!r} is not pinned with =="
+            pins[_normal(Requirement(name).name)] = version.strip()
     return pins
+
+
+def _pinned() -> dict[str, str]:
+    return {name: v for file in LOCKS for name, v in _pins(file).items()}
 
 
 def _third_party_imports(folder: Path) -> dict[str, str]:
@@ -70,11 +92,25 @@ def _distributions(imports: dict[str, str]) -> dict[str, set[str]]:
 def test_every_import_of_the_library_is_a_declared_and_pinned_dependency():
     imports = _third_party_imports(ROOT / "src" / "seqcast")
     assert {"torch", "pandas", "mlflow", "yaml", "sklearn"} <= set(imports)  # the walk works
-    declared, pinned = _declared(), _pinned()
+    # The runtime lock, but for Ray, which a cluster's user adds (`make ray`).
+    declared = _declared(groups=(None, "plots", "ray"))
+    pinned = _pins("requirements.txt") | _pins("requirements-ray.txt")
     for module, dists in _distributions(imports).items():
         where = imports[module]
         assert dists & set(declared), f"{module} ({where}): not in pyproject.toml's dependencies"
         assert dists & set(pinned), f"{module} ({where}): not pinned in requirements.txt"
+
+
+def test_each_lock_pins_exactly_its_part_and_make_repro_installs_the_runtime_only():
+    for file, groups in LOCKS.items():
+        assert set(_pins(file)) == set(_declared(groups=groups)), file
+    runtime = set(_pins("requirements.txt"))
+    assert not runtime & {"pytest", "moto", "boto3", "psycopg2-binary", "ray", "ruff"}
+    assert (ROOT / "requirements-dev.txt").read_text().count("-r requirements") == 2
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("$(INSTALLED): ")[1].split("\n\n")[0]
+    assert '-r requirements.txt -e ".[plots]"' in recipe
+    assert "repro: $(INSTALLED) " in makefile and "test: $(DEV_INSTALLED) " in makefile
 
 
 def test_every_import_of_the_tests_is_declared_with_the_dev_extra():
@@ -110,6 +146,7 @@ def test_the_console_command_and_the_extras():
     extras = PYPROJECT["project"]["optional-dependencies"]
     assert {_normal(Requirement(r).name) for r in extras["dev"]} == {
         "pytest",
+        "pytest-xdist",
         "ruff",
         "packaging",
         "moto",

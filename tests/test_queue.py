@@ -47,7 +47,9 @@ def _statuses(repo: Path) -> dict[str, str]:
 def queued(pipeline_repo, tmp_path_factory) -> Path:
     """The tiny pipeline's repository (with a fresh, empty MLflow store) after two queued
     experiments ran in parallel."""
-    repo = clone_repo(pipeline_repo, tmp_path_factory.mktemp("queued"))
+    # An empty store still: with the copied one, `register` fails inside DVC's temporary
+    # clones (issue 26, which moves this test to the populated store when it is fixed).
+    repo = clone_repo(pipeline_repo, tmp_path_factory.mktemp("queued"), store=False)
     commit(repo, "baseline with its lock and reports")
     assert not (repo / "mlflow.db").exists()
     for name, alpha in EXPERIMENTS.items():

@@ -69,22 +69,31 @@ def test_the_readme_s_champion_section_has_its_two_snippets_of_ten_lines_at_most
     assert all(len(block.strip().splitlines()) <= 10 for block in blocks)
 
 
-def test_the_readme_snippet_forecasts_20_days_with_bands_from_the_champion(pipeline_repo, tmp_path):
-    """As on a fresh clone after `make repro`: the committed reports are the reproduced
-    ones, so the gate passes and the register stage names a champion."""
-    repo = clone_repo(pipeline_repo, tmp_path / "repo")
+def test_with_an_empty_store_the_register_stage_registers_nothing(pipeline_repo, tmp_path):
+    repo = clone_repo(pipeline_repo, tmp_path / "repo", store=False)
     commit(repo, "the reproduced state")
     chosen = json.loads((repo / "reports/forecast/forecast.json").read_text())["model"]
-    # The clone's MLflow store is empty: no run logged this model, so nothing registers.
+    # No run in the store logged this model, so nothing registers.
     result = run(repo, "dvc", "repro", "-f", "-s", "register")
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"register: nothing registered: no finished run of {chosen} in" in result.stdout
     assert json.loads((repo / "data/registered.json").read_text())["registered"] is False
-    # Log the chosen model's run again, then register it.
-    result = run(repo, "dvc", "repro", "-f", "-s", f"evaluate@{chosen}", "register")
+
+
+def test_the_readme_snippet_forecasts_20_days_with_bands_from_the_champion(pipeline_copy):
+    """As on a clone after `make repro`, its store populated: the committed reports are the
+    reproduced ones, so the gate passes and the register stage names a champion."""
+    repo = pipeline_copy
+    commit(repo, "the reproduced state")
+    chosen = json.loads((repo / "reports/forecast/forecast.json").read_text())["model"]
+    result = run(repo, "dvc", "repro", "-f", "-s", "register")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert re.search(rf"register: {chosen} as seqcast-AAPL version 1; champion -> version 1",
-                     result.stdout), result.stdout  # fmt: skip
+    registered = re.search(
+        rf"register: {chosen} as seqcast-AAPL version (\d+); champion -> version (\d+)",
+        result.stdout,
+    )
+    assert registered and registered[1] == registered[2], result.stdout
+    version = registered[1]
     assert json.loads((repo / "data/registered.json").read_text()) == {
         "registered_model": "seqcast-AAPL", "model": chosen, "registered": True
     }  # fmt: skip
@@ -114,7 +123,7 @@ def test_the_readme_snippet_forecasts_20_days_with_bands_from_the_champion(pipel
         "--temp",
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "models:/seqcast-AAPL@champion, version 1" in result.stdout
+    assert f"models:/seqcast-AAPL@champion, version {version}" in result.stdout
 
 
 def test_the_readme_s_forecaster_snippet_runs_without_dvc_or_mlflow(tmp_path, monkeypatch):

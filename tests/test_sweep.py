@@ -4,6 +4,7 @@ The executors themselves, the Ray cluster and the MLflow server: tests/test_swee
 """
 
 import json
+import sys
 
 import numpy as np
 import pandas as pd
@@ -230,6 +231,18 @@ def test_the_executor_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv(executors.WORKERS, "none")
     with pytest.raises(SeqcastError, match="SEQCAST_WORKERS = 'none'"):
         executors.from_environment(1)
+
+
+def test_without_ray_a_cluster_address_says_how_to_install_it(monkeypatch):
+    """`make repro` installs no Ray: asking for a cluster names the command that adds it."""
+    monkeypatch.setitem(sys.modules, "ray", None)  # as in the runtime-only .venv
+    monkeypatch.setenv(executors.RAY_ADDRESS, "127.0.0.1:6379")
+    with pytest.raises(SeqcastError) as info:
+        executors.from_environment(1)
+    assert str(info.value) == (
+        "SEQCAST_RAY_ADDRESS = 127.0.0.1:6379: Ray is not installed, and `make repro` does "
+        "not install it: run `make ray` (or pip install -r requirements-ray.txt)"
+    )
 
 
 def test_with_the_local_store_the_driver_logs_a_parent_and_a_child_per_unit(

@@ -26,7 +26,8 @@ def experiments(pipeline_repo, tmp_path_factory) -> Path:
     """The tiny pipeline's repository, with a fresh MLflow store, after two `dvc exp run`s
     up to the report that change linear's alpha: linear's stages, its backtests and the
     report rerun."""
-    repo = clone_repo(pipeline_repo, tmp_path_factory.mktemp("experiments"))
+    # An empty store, so that the served runs are the two experiments' alone.
+    repo = clone_repo(pipeline_repo, tmp_path_factory.mktemp("experiments"), store=False)
     commit(repo, "baseline with its lock and reports")
     for name, alpha in EXPERIMENTS.items():
         setting = f"models.linear.alpha={alpha}"

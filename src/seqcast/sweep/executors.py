@@ -4,7 +4,8 @@ The executor is chosen by environment, never by params, so that switching it cha
 result and no dvc.lock entry:
 
 - SEQCAST_RAY_ADDRESS set (`ray://host:10001`, or `host:6379` of a `ray start` cluster):
-  Ray core tasks, one CPU per `train.threads` (`pip install 'seqcast[ray]'`);
+  Ray core tasks, one CPU per `train.threads` (Ray is not in `make repro`'s install:
+  `make ray`, or `pip install -r requirements-ray.txt`);
 - otherwise a local pool of SEQCAST_WORKERS processes (default: cores / train.threads).
 
 Both run the same function on the same tasks and hand back each unit's outcome or error
@@ -75,7 +76,8 @@ class RayCluster:
             import ray
         except ImportError:
             raise SeqcastError(
-                f"{RAY_ADDRESS} = {address}: Ray is not installed; pip install 'seqcast[ray]'"
+                f"{RAY_ADDRESS} = {address}: Ray is not installed, and `make repro` does not "
+                "install it: run `make ray` (or pip install -r requirements-ray.txt)"
             ) from None
         self._ray = ray
         try:
