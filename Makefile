@@ -35,12 +35,12 @@ $(INSTALLED): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt -e ".[plots]"
 	touch $@
 
-$(DEV_INSTALLED): $(INSTALLED) requirements-dev.txt requirements-ray.txt
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e ".[plots,dev,ray]"
-	touch $@ $(RAY_INSTALLED)
-
 $(RAY_INSTALLED): $(INSTALLED) requirements-ray.txt
 	$(BIN)/python -m pip install --quiet -r requirements-ray.txt -e ".[plots,ray]"
+	touch $@
+
+$(DEV_INSTALLED): $(RAY_INSTALLED) requirements-dev.txt
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt -e ".[plots,dev,ray]"
 	touch $@
 
 # Ray, for sweeps on a cluster (SEQCAST_RAY_ADDRESS, `seqcast sweep --ray`)

@@ -35,7 +35,8 @@ from servers import (  # noqa: E402
     running_s3,
 )
 
-from seqcast.params import load_params  # noqa: E402
+from seqcast.params import parse_params, read_raw  # noqa: E402
+from seqcast.sandbox import merge  # noqa: E402
 from seqcast.sweep import executors, results, tracking  # noqa: E402
 from seqcast.sweep.driver import run_sweep  # noqa: E402
 
@@ -103,10 +104,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["naive", "linear", "gru"])
     args = parser.parse_args()
-    params = load_params(ROOT / "params.yaml")
-    params = params.model_copy(
-        update={"sweep": params.sweep.model_copy(update={"models": args.models})}
-    )
+    raw = merge(read_raw(ROOT / "params.yaml"), {"sweep": {"models": args.models}})
+    params = parse_params(raw)
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
         print(

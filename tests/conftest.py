@@ -2,10 +2,9 @@
 
 Two tiers: `make test` runs the fast one (`-m "not slow"`), `make test-slow` the tests
 marked slow, and `make test-all` both, each on two pytest-xdist workers (`WORKERS=0`: one
-process). A test is slow
-when it runs the pipeline end to end (it uses `pipeline_repo`, or its module says
-`pytestmark = pytest.mark.slow`) or is marked `@pytest.mark.slow` for taking seconds of
-processes, training or a browser.
+process). A test is slow when it runs the pipeline end to end (it uses `pipeline_repo`,
+or its module says `pytestmark = pytest.mark.slow`) or is marked `@pytest.mark.slow` for
+taking seconds of processes, training or a browser.
 
 The slow tier shares its work: `pipeline_repo` is reproduced once per session, even with
 several workers, and never changed; a test that changes a pipeline works on a copy of it
@@ -48,8 +47,9 @@ def prices() -> pd.DataFrame:
     )
 
 
-# A test that uses one of these, directly or through another fixture, runs `dvc repro`.
-PIPELINE_FIXTURES = {"pipeline_repo", "pipeline_copy"}
+# A test that uses this, directly or through another fixture (`pipeline_copy`), runs
+# `dvc repro`.
+PIPELINE_FIXTURE = "pipeline_repo"
 # Under pytest-xdist a module is one unit of work, run on one worker, so that its module
 # fixtures (a queue of experiments, a served store) are built once; the modules that share
 # the session's servers (PostgreSQL, S3, MLflow, Ray) are one unit, which starts them once.
@@ -72,16 +72,17 @@ FIRST = [
 ]
 
 
-def _module(item: pytest.Item) -> str:
-    return item.nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
+def _module(nodeid: str) -> str:
+    """The test module's name: `test_gate` of `tests/test_gate.py::test_x[a]`."""
+    return nodeid.split("::", 1)[0].rsplit("/", 1)[-1].removesuffix(".py")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if PIPELINE_FIXTURES & set(getattr(item, "fixturenames", ())):
+        if PIPELINE_FIXTURE in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.slow)
     rank = {name: k for k, name in enumerate(FIRST)}
-    items.sort(key=lambda item: rank.get(_module(item), len(FIRST)))
+    items.sort(key=lambda item: rank.get(_module(item.nodeid), len(FIRST)))
 
 
 def pytest_xdist_make_scheduler(config, log):
@@ -90,8 +91,7 @@ def pytest_xdist_make_scheduler(config, log):
 
     class ByModule(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return SHARED_UNITS.get(path.rsplit("/", 1)[-1].removesuffix(".py"), path)
+            return SHARED_UNITS.get(_module(nodeid), nodeid.split("::", 1)[0])
 
     config.option.loadscopereorder = False
     return ByModule(config, log)

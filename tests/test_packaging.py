@@ -31,13 +31,13 @@ LOCKS = {
 }
 
 
-def _declared(extras: bool = True, groups: tuple[str | None, ...] | None = None) -> dict:
+def _declared(groups: tuple[str | None, ...] | None = None) -> dict[str, Requirement]:
     """Requirement per normalised name: the dependencies (group None) and the extras named
-    in `groups`; every group when `groups` is None (the dependencies alone without extras)."""
+    in `groups`; every group when `groups` is None."""
     project = PYPROJECT["project"]
     optional = project["optional-dependencies"]
     if groups is None:
-        groups = (None, *optional) if extras else (None,)
+        groups = (None, *optional)
     lines = [
         line
         for group in groups
@@ -137,7 +137,7 @@ def test_the_lock_pins_exactly_the_declared_dependencies_inside_their_ranges():
 
 def test_torch_stays_on_the_cpu_release_on_disk():
     """A newer torch than the pinned CPU build is a multi-GB CUDA download."""
-    torch = _declared(extras=False)["torch"].specifier
+    torch = _declared(groups=(None,))["torch"].specifier
     assert torch.contains("2.13.0") and not torch.contains("2.14.0")
 
 

@@ -391,12 +391,11 @@ def test_bad_input_fails_with_one_clear_message_and_no_output(
     assert not (repo / output).exists()
 
 
-_CSV = {"data": {"source": "csv", "csv": {"path": "data/mine.csv"}}}
-
-
 def _csv_repo(repo: Path, frame: pd.DataFrame) -> None:
+    """`frame` as the csv source, with the default's three backtest folds."""
     frame.to_csv(repo / "data" / "mine.csv", index=False)
-    write_params(repo, _CSV)
+    csv = {"source": "csv", "csv": {"path": "data/mine.csv"}}
+    write_params(repo, {"data": csv, "backtest": {"origins": [3, 2, 1]}})
 
 
 @pytest.mark.parametrize(
@@ -417,7 +416,6 @@ def test_the_check_stage_fails_before_anything_trains(pipeline_copy, rows, messa
     repo = pipeline_copy
     sample = pd.read_csv(repo / "data/sample/stocks.csv")
     _csv_repo(repo, rows(sample[sample["ticker"] == "AAPL"]))
-    write_params(repo, {**_CSV, "backtest": {"origins": [3, 2, 1]}})  # the default's folds
     result = run(repo, "dvc", "repro")
     assert result.returncode != 0
     errors = [line for line in result.stderr.splitlines() if "seqcast" in line]
