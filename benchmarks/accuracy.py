@@ -30,16 +30,16 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from seqcast.alignment import ticker_rows
-from seqcast.backtest import run_fold
-from seqcast.features import make_features
-from seqcast.metrics import rmse
+from seqcast.data.alignment import ticker_rows
+from seqcast.data.features import make_features
+from seqcast.data.sources import load_raw
+from seqcast.data.sources.synthetic import oracle_forecast
+from seqcast.forecasting.selection import choose_model, p_better_than_naive, root_mean_square
+from seqcast.jobs.backtest import run_fold
 from seqcast.params import ForecastParams, parse_params
-from seqcast.selection import choose_model, p_better_than_naive, root_mean_square
-from seqcast.significance import against_naive_by_step
-from seqcast.sources import load_raw
-from seqcast.sources.synthetic import oracle_forecast
-from seqcast.splitting import split_table
+from seqcast.prep.splitting import split_table
+from seqcast.scoring.metrics import rmse
+from seqcast.scoring.significance import against_naive_by_step
 
 ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = ("noisy_sine", "seasonal_trend", "damped", "random_walk")

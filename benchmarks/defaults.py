@@ -29,10 +29,10 @@ import yaml
 # The same series and split as the accuracy benchmark (a script beside this one).
 from accuracy import labelled_table, series_params
 
-from seqcast.backtest import run_fold
 from seqcast.errors import SeqcastError
+from seqcast.jobs.backtest import run_fold
 from seqcast.params import parse_params
-from seqcast.significance import against_naive_by_step
+from seqcast.scoring.significance import against_naive_by_step
 
 ROOT = Path(__file__).resolve().parents[1]
 NETWORKS = ("rnn", "lstm", "gru")

@@ -1,6 +1,6 @@
 """What a run of the pipeline costs, and where the time goes.
 
-In a throwaway copy of the working tree (seqcast.sandbox: its own dvc.lock, DVC cache
+In a throwaway copy of the working tree (seqcast.ops.sandbox: its own dvc.lock, DVC cache
 and MLflow store, so nothing here changes), it measures:
 
 - repro    : a cold `dvc repro -f` (every stage runs) and a no-op `dvc repro`;
@@ -8,7 +8,7 @@ and MLflow store, so nothing here changes), it measures:
              interpreter and the imports of the stage script, timed on `--help`), its whole
              run, the import time of that run (`python -X importtime`) and which of the
              heavy libraries (torch, mlflow, sklearn, scipy, matplotlib) it loaded;
-- windowing: `seqcast.windows.make_windows` on a synthetic table (1,000,000 rows x 5
+- windowing: `seqcast.prep.windows.make_windows` on a synthetic table (1,000,000 rows x 5
              features, window 60 by default): time, and the peak memory it allocates
              against the size of its input table;
 - training : the pipeline's PyTorch loop against a plain PyTorch loop in this process,
@@ -41,8 +41,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from seqcast import sandbox
-from seqcast.windows import make_windows
+from seqcast.ops import sandbox
+from seqcast.prep.windows import make_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = ("repro", "stages", "windowing", "training", "threads")

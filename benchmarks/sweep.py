@@ -35,10 +35,11 @@ from servers import (  # noqa: E402
     running_s3,
 )
 
+from seqcast.jobs.sweep import run_sweep  # noqa: E402
+from seqcast.ops.sandbox import merge  # noqa: E402
+from seqcast.ops.sweeps import executors, results  # noqa: E402
+from seqcast.ops.sweeps import sweep_runs as tracking  # noqa: E402
 from seqcast.params import parse_params, read_raw  # noqa: E402
-from seqcast.sandbox import merge  # noqa: E402
-from seqcast.sweep import executors, results, tracking  # noqa: E402
-from seqcast.sweep.driver import run_sweep  # noqa: E402
 
 
 def empty(task: int) -> int:
@@ -145,7 +146,7 @@ def main() -> None:
 
 
 def _tables(params):
-    from seqcast.sweep.driver import feature_tables
+    from seqcast.jobs.sweep import feature_tables
 
     return feature_tables(params)
 

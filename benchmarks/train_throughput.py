@@ -35,13 +35,13 @@ import torch
 from torch import nn
 
 from seqcast import stage
-from seqcast.features import FeatureSpec
+from seqcast.data.features import FeatureSpec
 from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet
 from seqcast.models.numpy_training import train_numpy_network
 from seqcast.models.recurrent_net import NetConfig, RecurrentNet
 from seqcast.models.train_config import TrainConfig
 from seqcast.models.training import train_network
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 CELLS = ("rnn", "lstm", "gru")
 
@@ -107,12 +107,12 @@ def _seconds(run: Callable[[], None]) -> tuple[float, float]:
 def windows_from_params(path: Path) -> tuple[Windows, Windows]:
     """The train and val windows that `dvc repro` would make from these params, made here
     through the pipeline's own functions (not read from whatever data/windows holds)."""
-    from seqcast.alignment import join_extra_columns, ticker_rows
+    from seqcast.data.alignment import join_extra_columns, ticker_rows
+    from seqcast.data.sources import load_raw
     from seqcast.params import load_params
-    from seqcast.preprocessing import pipeline_preprocessing
-    from seqcast.scaling import scale_split_table
-    from seqcast.sources import load_raw
-    from seqcast.splitting import split_table
+    from seqcast.prep.preprocessing import pipeline_preprocessing
+    from seqcast.prep.scaling import scale_split_table
+    from seqcast.prep.splitting import split_table
 
     params = load_params(path)
     data, f, s = params.data, params.features, params.split

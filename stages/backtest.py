@@ -11,7 +11,7 @@ import argparse
 import pandas as pd
 
 from seqcast import artifacts, stage
-from seqcast.backtest import backtest
+from seqcast.jobs.backtest import backtest
 from seqcast.params import load_params
 
 
@@ -22,7 +22,8 @@ def main() -> None:
     parser.add_argument("features", help="feature table (parquet)")
     parser.add_argument("out", help="directory for the fold's predictions and metrics")
     args = parser.parse_args()
-    r = backtest(args.origin, args.model, pd.read_parquet(args.features), load_params())
+    params = load_params(models=[args.model], with_source=False)
+    r = backtest(args.origin, args.model, pd.read_parquet(args.features), params)
     with artifacts.output_dir(args.out) as out:
         artifacts.write_fold(out, r.fold, r.predictions, r.metrics_by_step, r.prep, r.history)
         artifacts.write_intervals(out, r.intervals)

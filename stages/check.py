@@ -1,7 +1,7 @@
 """Stage check: the params against the downloaded data, before anything trains.
 
 Fails in seconds, with one clear message, when the data cannot give what the params ask
-for (seqcast.checks); writes a short summary that featurize depends on, so that DVC runs
+for (seqcast.jobs.check); writes a short summary that featurize depends on, so that DVC runs
 this stage first.
 """
 
@@ -10,7 +10,7 @@ import argparse
 import pandas as pd
 
 from seqcast import atomic, stage
-from seqcast.checks import check_data
+from seqcast.jobs.check import check_data
 from seqcast.params import load_params
 
 
@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("out", help="summary of the checked data (JSON)")
     args = parser.parse_args()
 
-    summary = check_data(load_params(), pd.read_parquet(args.prices))
+    summary = check_data(load_params(models=(), with_source=False), pd.read_parquet(args.prices))
 
     atomic.write_json(args.out, summary)
     print(

@@ -4,16 +4,16 @@ Writes, under --reports, the markdown report and a self-contained HTML copy of i
 metrics.json (step-1 metrics per model: the headline that DVC shows), per_step.json
 (metrics per model and step), significance.json (Diebold-Mariano tests against the naive
 forecast per model and step), backtest.json, seeds.json, predictions.csv (step-1 test
-predictions, for the gate and `dvc plots`), intervals.json (coverage of every model's
-intervals), the figures and plot tables; the report ends with the forecast past the last date.
-"""
+predictions, for the gate and `dvc plots`), intervals.json (interval coverage), the
+figures and plot tables; the report ends with the forecast past the last date."""
 
 import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from seqcast import stage, tracking
-from seqcast.comparison import Inputs, compare, publish
+from seqcast import stage
+from seqcast.jobs.compare import Inputs, compare, publish
+from seqcast.ops import tracking
 from seqcast.params import load_params
 
 
@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--sweep", required=True, help="the sweep stage's summary (JSON)")
     parser.add_argument("--reports", required=True, help="directory for the report and its data")
     args = parser.parse_args()
-    params = load_params()
+    params = load_params(with_source=False)
     result = compare(params, Inputs(*(Path(getattr(args, f.name)) for f in fields(Inputs))))
     files = publish(result, Path(args.reports))  # then the parent MLflow run gets them, ends
     tracking.finish_pipeline_run(params, files=files, metrics=result.metrics)

@@ -3,7 +3,8 @@
 import argparse
 import sys
 
-from seqcast import atomic, sources, stage
+from seqcast import atomic, stage
+from seqcast.data import sources
 from seqcast.params import load_params
 
 
@@ -12,7 +13,7 @@ def main() -> None:
     parser.add_argument("out", help="raw table (parquet)")
     parser.add_argument("info", help="source, rows, dates and noise floor of the raw table (JSON)")
     args = parser.parse_args()
-    data = load_params().data
+    data = load_params(models=()).data
 
     raw = sources.load_raw(data.source, data.source_config, data.ticker, data.other_tickers)
     info = sources.source_info(data.source, raw)

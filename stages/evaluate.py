@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from seqcast import artifacts, stage
-from seqcast.evaluation_run import evaluate_model, record_run
+from seqcast.jobs.evaluate import evaluate_model, record_run
 from seqcast.params import load_params
 
 
@@ -19,7 +19,7 @@ def main() -> None:
     parser.add_argument("--raw", required=True, help="raw prices, hashed for lineage")
     parser.add_argument("--out", required=True, help="directory for metrics, predictions, figures")
     args = parser.parse_args()
-    params = load_params()
+    params = load_params()  # the pipeline's MLflow run logs every enabled model's block
     table = pd.read_parquet(args.split)
     paths = {"model": Path(args.model_dir), "windows": Path(args.windows), "raw": Path(args.raw)}
     with artifacts.output_dir(args.out) as out:

@@ -5,10 +5,10 @@ import argparse
 import pandas as pd
 
 from seqcast import atomic, stage
-from seqcast.alignment import join_extra_columns, ticker_rows
-from seqcast.features import make_features, warmup_rows
+from seqcast.data.alignment import join_extra_columns, ticker_rows
+from seqcast.data.features import make_features, warmup_rows
+from seqcast.data.sources.schema import describe_dates
 from seqcast.params import load_params
-from seqcast.sources.schema import describe_dates
 
 
 def main() -> None:
@@ -16,7 +16,7 @@ def main() -> None:
     parser.add_argument("prices", help="raw prices table (parquet)")
     parser.add_argument("out", help="feature table (parquet)")
     args = parser.parse_args()
-    params = load_params()
+    params = load_params(models=(), with_source=False)
     f = params.features
     raw = pd.read_parquet(args.prices)
     prices = ticker_rows(raw, params.data.ticker)

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from seqcast import artifacts, stage
-from seqcast.forecasting import forecast_trained, store_uri
+from seqcast.jobs.forecast import forecast_trained, store_uri
 from seqcast.params import load_params
 
 
@@ -17,7 +17,7 @@ def main() -> None:
     parser.add_argument("--split", required=True, help="unscaled table with split column")
     parser.add_argument("--out", required=True, help="directory for the forecast CSV, JSON, PNG")
     args = parser.parse_args()
-    params = load_params()
+    params = load_params(models=(), with_source=False)
     f, paths = params.forecast, [Path(p) for p in (args.evaluations, args.windows, args.split)]
     enabled, ticker = params.models.enabled, params.data.ticker
     forecast = forecast_trained(

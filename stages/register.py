@@ -6,7 +6,8 @@ reports/metrics.json against the one committed at HEAD, by params' gate rules)."
 import argparse
 from pathlib import Path
 
-from seqcast import atomic, registry, stage
+from seqcast import atomic, stage
+from seqcast.ops import model_registry as registry
 from seqcast.params import load_params
 
 
@@ -16,7 +17,7 @@ def main() -> None:
     parser.add_argument("--metrics", required=True, help="the compare stage's metrics.json")
     parser.add_argument("--out", required=True, help="JSON naming what was registered")
     args = parser.parse_args()
-    params = load_params()
+    params = load_params(models=(), with_source=False)
     line, record = registry.register_selected(
         params, Path(args.forecast), Path(args.metrics), Path.cwd()
     )

@@ -6,7 +6,7 @@ import pandas as pd
 
 from seqcast import atomic, stage
 from seqcast.params import load_params
-from seqcast.scaling import scale_split_table
+from seqcast.prep.scaling import scale_split_table
 
 
 def main() -> None:
@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("out", help="scaled table (parquet)")
     parser.add_argument("state", help="fitted scaler state (JSON)")
     args = parser.parse_args()
-    method = load_params().scale.method
+    method = load_params(models=(), with_source=False).scale.method
 
     table = pd.read_parquet(args.split)
     scaled, scaler = scale_split_table(table, method)

@@ -6,7 +6,7 @@ import pandas as pd
 
 from seqcast import atomic, stage
 from seqcast.params import load_params
-from seqcast.splitting import date_ranges, split_table
+from seqcast.prep.splitting import date_ranges, split_table
 
 
 def main() -> None:
@@ -15,7 +15,7 @@ def main() -> None:
     parser.add_argument("out", help="feature table with a split column (parquet)")
     parser.add_argument("ranges", help="dates and row counts per split (JSON)")
     args = parser.parse_args()
-    s = load_params().split
+    s = load_params(models=(), with_source=False).split
 
     labelled = split_table(pd.read_parquet(args.features), s)
     ranges = date_ranges(labelled)

@@ -9,9 +9,9 @@ model against naive (reports/sweep.json); logs one MLflow parent run with a chil
 import argparse
 
 from seqcast import atomic, stage
+from seqcast.jobs.sweep import run_sweep
+from seqcast.ops.sweeps import results, summary
 from seqcast.params import load_params
-from seqcast.sweep import results, summary
-from seqcast.sweep.driver import run_sweep
 
 
 def main() -> None:

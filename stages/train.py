@@ -8,8 +8,8 @@ noise.
 import argparse
 
 from seqcast import artifacts, stage
+from seqcast.jobs.train import fit_seeds
 from seqcast.params import load_params
-from seqcast.seeding import fit_seeds
 
 
 def main() -> None:
@@ -18,7 +18,7 @@ def main() -> None:
     parser.add_argument("windows", help="the window stage's output directory")
     parser.add_argument("out", help="directory for the saved model and its history")
     args = parser.parse_args()
-    params = load_params()
+    params = load_params(models=[args.model], with_source=False)
     train = artifacts.read_windows(args.windows, "train")
     fitted = fit_seeds(args.model, params, train, artifacts.read_windows(args.windows, "val"))
     with artifacts.output_dir(args.out) as out:

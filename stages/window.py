@@ -1,7 +1,7 @@
 """Stage window: (X, y, target dates) per split and the preprocessing bundle (window.*, target.*).
 
 y is encoded with the target transform, learnt on the training windows only; the bundle
-(seqcast.preprocessing) is saved beside the windows. Train and val windows have one target
+(seqcast.prep.preprocessing) is saved beside the windows. Train and val windows have one target
 each, or one per step under multistep.strategy = direct; the test split has one window per
 test origin, whose targets at every step the evaluation reads from the price table.
 """
@@ -14,8 +14,8 @@ import pandas as pd
 
 from seqcast import artifacts, stage
 from seqcast.params import load_params
-from seqcast.preprocessing import pipeline_preprocessing
-from seqcast.scaling import scaler_from_dict
+from seqcast.prep.preprocessing import pipeline_preprocessing
+from seqcast.prep.scaling import scaler_from_dict
 
 
 def main() -> None:
@@ -25,7 +25,7 @@ def main() -> None:
     parser.add_argument("scaler", help="fitted scaler state (JSON)")
     parser.add_argument("out", help="directory for the windows and the preprocessing bundle")
     args = parser.parse_args()
-    params = load_params()
+    params = load_params(models=(), with_source=False)
     levels = pd.read_parquet(args.split)[params.data.target]
     scaler = scaler_from_dict(json.loads(Path(args.scaler).read_text()))
     prep, windows = pipeline_preprocessing(pd.read_parquet(args.scaled), levels, scaler, params)

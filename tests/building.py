@@ -1,8 +1,8 @@
 """Build a model and load raw data as the stages do, from the params that a test parsed."""
 
-from seqcast import sources
+from seqcast.data import sources
 from seqcast.models import Forecaster, build_model
-from seqcast.params import DataParams, Params
+from seqcast.params import DataSection, Params
 
 
 def build(name: str, params: Params) -> Forecaster:
@@ -10,6 +10,6 @@ def build(name: str, params: Params) -> Forecaster:
     return build_model(name, params.model_params(name), params.train_for(name))
 
 
-def load_data(data: DataParams) -> sources.RawData:
+def load_data(data: DataSection) -> sources.RawData:
     """The raw table that the download stage loads for `data` (params.data)."""
     return sources.load_raw(data.source, data.source_config, data.ticker, data.other_tickers)

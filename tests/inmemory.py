@@ -3,13 +3,13 @@
 import numpy as np
 import pandas as pd
 
-from seqcast.features import FeatureSpec, make_features
-from seqcast.multistep import forecasts_by_step
+from seqcast.data.features import FeatureSpec, make_features
+from seqcast.forecasting.multistep import forecasts_by_step
 from seqcast.params import SplitParams
-from seqcast.preprocessing import Preprocessing, fit_preprocessing
-from seqcast.scaling import AffineScaler, MinMaxScaler
-from seqcast.splitting import split_table
-from seqcast.transforms import TargetCoder
+from seqcast.prep.preprocessing import Preprocessing, fit_preprocessing
+from seqcast.prep.scaling import AffineScaler, MinMaxScaler
+from seqcast.prep.splitting import split_table
+from seqcast.prep.transforms import TargetCoder
 
 LENGTH = 6
 OMEGA = 0.5  # radians per day: an irrational period, so no two windows repeat

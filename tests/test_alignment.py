@@ -5,9 +5,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcast.alignment import join_extra_columns, ticker_rows
+from seqcast.data.alignment import join_extra_columns, ticker_rows
+from seqcast.data.features import make_features
 from seqcast.errors import SeqcastError
-from seqcast.features import make_features
 
 
 def raw_table() -> pd.DataFrame:

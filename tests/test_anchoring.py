@@ -9,7 +9,7 @@ from building import build
 from seqcast.models import load_model
 from seqcast.models.anchoring import anchor, anchored_columns
 from seqcast.params import parse_params
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 NAMES = np.array(["close", "close_lag_1", "close_rolling_mean_3", "close_return_1"])
 

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcast.backtest import run_fold
+from seqcast.data.features import make_features
 from seqcast.errors import SeqcastError
-from seqcast.evaluation import mean_and_spread
-from seqcast.features import make_features
-from seqcast.folds import fold_table, origin_date
+from seqcast.forecasting.folds import fold_table, origin_date
+from seqcast.jobs.backtest import run_fold
 from seqcast.params import parse_params
+from seqcast.scoring.evaluation import mean_and_spread
 
 
 @pytest.fixture

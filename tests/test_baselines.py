@@ -13,7 +13,7 @@ from seqcast.models import load_model, training
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
 from seqcast.models.recurrent import RecurrentForecaster
 from seqcast.params import parse_params
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 CELLS = ["rnn", "lstm", "gru"]
 

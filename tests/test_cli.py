@@ -190,9 +190,9 @@ def test_a_stage_logs_progress_to_stdout_and_leaves_logging_as_it_was(capsys):
     logging.getLogger().addHandler(root := logging.StreamHandler(sys.stderr))
     try:
         with stage.logging_to("stdout"):
-            logging.getLogger("seqcast.features").info("featurize: 3 columns")
-            logging.getLogger("seqcast.features").warning("a gap")
-            logging.getLogger("seqcast.features").debug("not shown at INFO")
+            logging.getLogger("seqcast.data.features").info("featurize: 3 columns")
+            logging.getLogger("seqcast.data.features").warning("a gap")
+            logging.getLogger("seqcast.data.features").debug("not shown at INFO")
     finally:
         logging.getLogger().removeHandler(root)
     assert capsys.readouterr() == ("featurize: 3 columns\n", "a gap\n")

@@ -3,8 +3,8 @@ DM test against naive; significance.json leaves naive itself out; the report ren
 
 import pandas as pd
 
-from seqcast.comparison import Comparison, markdown
-from seqcast.significance import DieboldMariano
+from seqcast.jobs.compare import Comparison, markdown
+from seqcast.scoring.significance import DieboldMariano
 
 
 def _test(statistic: float, p: float, step: int) -> DieboldMariano:

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 from building import load_data
 
+from seqcast.data.sources.csv_source import CsvConfig, load_csv
 from seqcast.errors import SeqcastError
 from seqcast.params import parse_params
-from seqcast.sources.csv_source import CsvConfig, load_csv
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,7 +12,7 @@ from building import build
 from seqcast.models import load_model
 from seqcast.models.runtime import resolve_device
 from seqcast.params import parse_params
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 

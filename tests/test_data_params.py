@@ -5,7 +5,7 @@ import datetime
 import pytest
 
 from seqcast.errors import SeqcastError
-from seqcast.params import Params, parse_params
+from seqcast.params import parse_params
 
 
 def error(raw) -> str:
@@ -15,7 +15,7 @@ def error(raw) -> str:
 
 
 def test_defaults_keep_the_sample_source_and_one_ticker():
-    data = Params().data
+    data = parse_params({}).data
     assert (data.source, data.ticker, data.tickers, data.target) == ("sample", "AAPL", [], "close")
     assert data.all_tickers == ["AAPL"] and data.other_tickers == []
     assert data.columns == ("open", "high", "low", "close", "volume")

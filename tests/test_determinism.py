@@ -8,7 +8,7 @@ import torch
 from repo_helpers import ROOT, prepare_windows, train
 
 from seqcast import determinism
-from seqcast.sources import load_sample
+from seqcast.data.sources import load_sample
 
 CELLS = ["rnn", "lstm", "gru"]
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from seqcast.config import Section
 from seqcast.models.base import Forecaster, History
-from seqcast.models.registry import register
+from seqcast.models.catalog import register
 
 
 class ToyConfig(Section):
@@ -74,8 +74,8 @@ import numpy as np
 import pandas as pd
 
 from seqcast.config import PositiveInt, Section
-from seqcast.sources.raw import RawData
-from seqcast.sources.source import Source
+from seqcast.data.sources.raw import RawData
+from seqcast.data.sources.source import Source
 
 
 class ToySourceConfig(Section):
@@ -102,11 +102,11 @@ import sys
 
 import numpy as np
 
-from seqcast import sources
+from seqcast.data import sources
 from seqcast.errors import SeqcastError
 from seqcast.models import build_model, load_model, model_names
 from seqcast.params import parse_params
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 params = parse_params({
     "data": {"source": "toy", "ticker": "line", "target": "value", "toy": {"rows": 40}},
@@ -155,7 +155,7 @@ def extended(tmp_path_factory) -> dict:
         Path(seqcast.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
     )
     (package / "models" / "toy.py").write_text(TOY_MODEL)
-    (package / "sources" / "toy_source.py").write_text(TOY_SOURCE)
+    (package / "data" / "sources" / "toy_source.py").write_text(TOY_SOURCE)
     result = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(SCRIPT), str(root / "saved")],
         cwd=root,

@@ -14,11 +14,11 @@ import numpy as np
 import pytest
 from building import build
 
-from seqcast import tracking
 from seqcast.errors import SeqcastError
 from seqcast.models import load_model
+from seqcast.ops import tracking
 from seqcast.params import parse_params
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 ROOT = Path(__file__).resolve().parents[1]
 REWINDOW = "rerun the window stage (`dvc repro -f window`)"
@@ -284,7 +284,8 @@ def test_a_locked_store_fails_once_and_clearly(store, hold_lock, existing, mode)
 STAGE = textwrap.dedent(
     """
     from pathlib import Path
-    from seqcast import stage, tracking
+    from seqcast import stage
+    from seqcast.ops import tracking
 
     stage.run(lambda: tracking.use_experiment("seqcast", Path.cwd()), "evaluate")
     """

@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from seqcast.data.features import make_features, warmup_rows
 from seqcast.errors import SeqcastError
-from seqcast.features import make_features, warmup_rows
 
 CONFIG = {"lags": 5, "rolling_windows": [3, 10], "returns": True}
 

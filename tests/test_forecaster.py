@@ -10,7 +10,7 @@ from inmemory import Pipeline
 from repo_helpers import ROOT
 
 from seqcast.errors import SeqcastError
-from seqcast.forecaster import PriceForecaster
+from seqcast.forecasting.forecaster import PriceForecaster
 from seqcast.models.baselines import LinearForecaster
 from seqcast.params import parse_params
 

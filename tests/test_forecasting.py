@@ -6,10 +6,10 @@ import pytest
 from inmemory import Pipeline, sine
 
 from seqcast.errors import SeqcastError
-from seqcast.forecaster import PriceForecaster, future_business_days
+from seqcast.forecasting.forecaster import PriceForecaster, future_business_days
+from seqcast.forecasting.selection import choose_model, p_better_than_naive, validation_rmse
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
 from seqcast.params import parse_params
-from seqcast.selection import choose_model, p_better_than_naive, validation_rmse
 
 
 def test_future_dates_are_the_business_days_after_the_last_date():

@@ -16,10 +16,11 @@ import pytest
 import yaml
 from repo_helpers import ROOT, TINY, commit, run, write_params
 
-from seqcast import gate, metrics
 from seqcast.errors import SeqcastError
-from seqcast.metrics import rounded
+from seqcast.jobs import gate
 from seqcast.params import PRIMARY_METRICS, GateParams, MetricRule, SkillFloor, parse_params
+from seqcast.scoring import metrics
+from seqcast.scoring.metrics import rounded
 
 LOWER = MetricRule(better="lower", rel_tol=0.01)
 HIGHER = MetricRule(better="higher", abs_tol=0.005)
@@ -334,7 +335,7 @@ def test_every_primary_metric_has_a_loss_for_the_test():
             {"metrics": {"rmse": {"rel_tol": -1}}},
             "gate.metrics.rmse.rel_tol = -1: Input should be greater than or equal to 0",
         ),
-        # A metric outside seqcast.metrics.METRICS has no default to merge over.
+        # A metric outside seqcast.scoring.metrics.METRICS has no default to merge over.
         (
             {"metrics": {"hit_rate": {"abs_tol": 0.1}}},
             "gate.metrics.hit_rate.better = None: Field required",

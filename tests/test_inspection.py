@@ -6,10 +6,9 @@ import pytest
 import torch
 from building import build
 
-from seqcast import inspection
-from seqcast.models import model_class
+from seqcast.models import inspection, model_class
 from seqcast.params import parse_params
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 
 def _windows(seed: int, n: int, length: int = 7) -> Windows:

@@ -18,7 +18,8 @@ import pytest
 import yaml
 from repo_helpers import ROOT
 
-from seqcast import atomic, tracking
+from seqcast import atomic
+from seqcast.ops import tracking
 
 pytestmark = pytest.mark.slow  # runs the pipeline or stage processes end to end
 
@@ -26,7 +27,8 @@ CHILD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from seqcast import atomic, stage, tracking
+    from seqcast import atomic, stage
+    from seqcast.ops import tracking
 
     def main():
         root = Path.cwd()

@@ -11,8 +11,14 @@ import yaml
 from repo_helpers import ROOT
 
 from seqcast.errors import SeqcastError
-from seqcast.forecaster import PriceForecaster
-from seqcast.intervals import Intervals, StepErrors, calibrate, conformal_width, coverage
+from seqcast.forecasting.forecaster import PriceForecaster
+from seqcast.forecasting.intervals import (
+    Intervals,
+    StepErrors,
+    calibrate,
+    conformal_width,
+    coverage,
+)
 from seqcast.params import parse_params
 
 BASE = yaml.safe_load((ROOT / "params.yaml").read_text())

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from repo_helpers import ROOT, prepare_windows, train
 
-from seqcast.sources import load_sample
-from seqcast.windows import Windows
+from seqcast.data.sources import load_sample
+from seqcast.prep.windows import Windows
 
 PARAMS = {
     "window": {"length": 10, "horizon": 1},

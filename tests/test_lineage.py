@@ -10,7 +10,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from seqcast import lineage, store_lock, tracking
+from seqcast.ops import lineage, store_lock, tracking
 
 LOCK = textwrap.dedent(
     """\
@@ -117,7 +117,7 @@ def test_sqlite_path_of_store_uris(tmp_path):
 
 HOLD_LOCK = """
 import sys
-from seqcast import store_lock
+from seqcast.ops import store_lock
 with store_lock.exclusive(sys.argv[1]):
     print("inside", flush=True)
 """

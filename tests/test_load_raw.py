@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from building import load_data
 
-from seqcast import sources
+from seqcast.data import sources
 from seqcast.errors import SeqcastError
 from seqcast.params import parse_params
 

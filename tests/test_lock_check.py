@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from seqcast import cli, lock_check
-from seqcast.lock_check import _git_tracked, leftovers, removed_stages, stale_entries
+from seqcast import cli
+from seqcast.ops import lock_check
+from seqcast.ops.lock_check import _git_tracked, leftovers, removed_stages, stale_entries
 
 LOCK = {
     "stages": {
@@ -18,11 +19,11 @@ LOCK = {
 
 def test_changed_code_params_and_committed_reports_are_stale(monkeypatch):
     monkeypatch.setattr(
-        "seqcast.lock_check._git_tracked", lambda paths: {p for p in paths if "reports" in p}
+        "seqcast.ops.lock_check._git_tracked", lambda paths: {p for p in paths if "reports" in p}
     )
     status = {
         "download": [
-            {"changed deps": {"src/seqcast/sources": "modified"}},
+            {"changed deps": {"src/seqcast/data/sources": "modified"}},
             {"changed outs": {"data/raw/prices.parquet": "not in cache"}},
         ],
         "featurize": [{"changed deps": {"params.yaml": {"features.lags": "modified"}}}],
@@ -33,7 +34,7 @@ def test_changed_code_params_and_committed_reports_are_stale(monkeypatch):
         ],
     }
     assert stale_entries(status, LOCK) == [
-        "download: src/seqcast/sources (modified)",
+        "download: src/seqcast/data/sources (modified)",
         "featurize: params.yaml: features.lags (modified)",
         "compare: cmd (changed command)",
         "compare: reports/metrics.json (modified)",
@@ -41,7 +42,7 @@ def test_changed_code_params_and_committed_reports_are_stale(monkeypatch):
 
 
 def test_outputs_missing_from_a_fresh_clone_are_not_stale(monkeypatch):
-    monkeypatch.setattr("seqcast.lock_check._git_tracked", lambda paths: set())
+    monkeypatch.setattr("seqcast.ops.lock_check._git_tracked", lambda paths: set())
     status = {
         "download": [{"changed outs": {"data/raw/prices.parquet": "not in cache"}}],
         "compare": [{"changed deps": {"data/raw/prices.parquet": "deleted"}}],

@@ -7,14 +7,14 @@ import pandas as pd
 import pytest
 from inmemory import decoding
 
-from seqcast import metrics
-from seqcast.evaluation import score
-from seqcast.metrics import rounded
+from seqcast.forecasting.multistep import predict_test
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
-from seqcast.multistep import predict_test
-from seqcast.scaling import scaler_from_dict
-from seqcast.transforms import TargetCoder, fit_coder
-from seqcast.windows import make_windows
+from seqcast.prep.scaling import scaler_from_dict
+from seqcast.prep.transforms import TargetCoder, fit_coder
+from seqcast.prep.windows import make_windows
+from seqcast.scoring import metrics
+from seqcast.scoring.evaluation import score
+from seqcast.scoring.metrics import rounded
 
 # Errors y_true - y_pred: -1, 0, 1, -2.
 Y_TRUE = np.array([1.0, 2.0, 4.0, 8.0])
@@ -208,7 +208,7 @@ def test_naive_reference_is_the_value_at_the_origin_for_longer_horizons(table):
 
 def test_every_metric_of_the_table_is_reported_gated_and_computed():
     from seqcast.params import GateParams
-    from seqcast.report import COLUMNS
+    from seqcast.reporting.markdown import COLUMNS
 
     computed = metrics.forecast_metrics(Y_TRUE, Y_PRED, np.array([1.5, 1.0, 3.0, 7.0]), 1.0)
     assert list(computed) == list(metrics.METRICS)

@@ -12,7 +12,7 @@ from seqcast.config import Section
 from seqcast.errors import SeqcastError
 from seqcast.models import build_model, load_model, model_class, model_names
 from seqcast.models.train_config import TrainConfig, TrainOverrides
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 NAMES = model_names()
 MULTI_OUTPUT = [n for n in NAMES if model_class(n).multi_output]

@@ -5,11 +5,11 @@ import pytest
 from building import build
 from inmemory import FEATURES, LENGTH, Pipeline, prices_frame, sine
 
+from seqcast.data.features import FeatureSpec, make_features, warmup_rows
 from seqcast.errors import SeqcastError
-from seqcast.features import FeatureSpec, make_features, warmup_rows
+from seqcast.forecasting.multistep import forecasts_by_step, predict_test, recursive_forecast
 from seqcast.models import load_model
 from seqcast.models.baselines import LinearForecaster, NaiveForecaster
-from seqcast.multistep import forecasts_by_step, predict_test, recursive_forecast
 from seqcast.params import parse_params
 
 

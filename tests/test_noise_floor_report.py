@@ -1,6 +1,6 @@
 """The noise-floor line of the comparison report: shown for synthetic series only."""
 
-from seqcast.report import comparison_markdown, noise_floor_note
+from seqcast.reporting.markdown import comparison_markdown, noise_floor_note
 
 METRICS = {
     "naive": {

@@ -11,7 +11,7 @@ from seqcast.errors import SeqcastError
 from seqcast.models import load_model, model_class, model_names, numpy_training
 from seqcast.models.numpy_rnn import NumpyForecaster
 from seqcast.params import parse_params
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 
 def _windows(seed, n, length=6, features=2) -> Windows:

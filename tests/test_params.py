@@ -45,7 +45,7 @@ def test_default_path_is_params_yaml_in_the_working_directory(monkeypatch):
 def test_empty_file_gives_the_code_defaults(tmp_path):
     path = tmp_path / "params.yaml"
     path.write_text("# nothing set\n")
-    assert load_params(path) == Params()
+    assert load_params(path) == parse_params({})
 
 
 def test_params_are_frozen():

@@ -16,7 +16,7 @@ from building import build
 from seqcast.errors import SeqcastError
 from seqcast.models import load_model
 from seqcast.params import parse_params
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 
 class Payload:

@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from seqcast import plot_data
+from seqcast.reporting import plot_data
 
 
 def _first_step() -> dict[str, pd.DataFrame]:

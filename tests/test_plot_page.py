@@ -5,7 +5,8 @@ import sys
 
 import pytest
 
-from seqcast import cli, plot_page
+from seqcast import cli
+from seqcast.reporting import plot_page
 
 
 def test_the_page_has_dvcs_placeholders_and_no_script_from_elsewhere():

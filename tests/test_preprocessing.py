@@ -8,9 +8,9 @@ import pytest
 from inmemory import Pipeline, sine
 
 from seqcast.errors import SeqcastError
+from seqcast.forecasting.multistep import forecasts_by_step
 from seqcast.models.baselines import LinearForecaster
-from seqcast.multistep import forecasts_by_step
-from seqcast.preprocessing import Preprocessing
+from seqcast.prep.preprocessing import Preprocessing
 
 
 @pytest.mark.parametrize(("transform", "steps"), [("level", 1), ("difference", 3)])

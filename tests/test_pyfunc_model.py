@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from test_forecaster import _history, _params
 
-from seqcast.forecaster import PriceForecaster
+from seqcast.forecasting.forecaster import PriceForecaster
 
 mlflow = pytest.importorskip("mlflow")
 BANDED = ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")
@@ -21,7 +21,7 @@ BANDED = ("forecast", "lower_80", "upper_80", "lower_95", "upper_95")
 def _logged(tmp_path):
     """A linear forecaster fit on _history(), logged to a fresh SQLite store: the
     forecaster, its history, the store's URI, the logged model's info and its runs:/ URI."""
-    from seqcast.pyfunc_model import log_forecaster
+    from seqcast.ops.pyfunc_model import log_forecaster
 
     history = _history()
     forecaster = PriceForecaster.fit(history, "linear", _params())

@@ -13,7 +13,7 @@ import pytest
 from mlflow.tracking import MlflowClient
 from repo_helpers import clone_repo, commit, run, subprocess_env
 
-from seqcast import tracking
+from seqcast.ops import tracking
 
 EXPERIMENTS = {"alpha-small": 0.01, "alpha-large": 100.0}  # models.linear.alpha
 METRICS = "reports/metrics.json"

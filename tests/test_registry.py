@@ -11,7 +11,13 @@ import pytest
 from repo_helpers import BIN, ROOT, clone_repo, commit, run, subprocess_env
 
 from seqcast.errors import SeqcastError
-from seqcast.registry import CHAMPION, lineage_tags, load_forecaster, register, registered_name
+from seqcast.ops.model_registry import (
+    CHAMPION,
+    lineage_tags,
+    load_forecaster,
+    register,
+    registered_name,
+)
 
 mlflow = pytest.importorskip("mlflow")
 

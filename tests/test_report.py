@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from browser import MISSING, binaries, headless_chromium, probe_report
 
-from seqcast import plots
 from seqcast.errors import SeqcastError
-from seqcast.html_report import CSP, render_html
-from seqcast.report import comparison_markdown, leaderboard, per_step_section, verdict
+from seqcast.reporting import figures as plots
+from seqcast.reporting.html import CSP, render_html
+from seqcast.reporting.markdown import comparison_markdown, leaderboard, per_step_section, verdict
 
 NAN = float("nan")
 
@@ -75,7 +75,7 @@ def test_per_step_section_tables_and_finding():
 
 
 def _report(tmp_path):
-    """A real report: figures drawn by seqcast.plots, markdown by seqcast.report."""
+    """A real report: figures by seqcast.reporting.figures, markdown by reporting.markdown."""
     figures = tmp_path / "figures"
     figures.mkdir(parents=True)
     dates = pd.bdate_range("2024-01-01", periods=30)
@@ -158,7 +158,7 @@ def test_html_report_renders_offline_in_headless_chromium(tmp_path):
 
 
 def test_the_report_says_how_far_the_selection_lies_from_the_best_test_score():
-    from seqcast.report import selection_note
+    from seqcast.reporting.markdown import selection_note
 
     metrics = {"naive": {"rmse": 2.0}, "lstm": {"rmse": 1.05}, "gru": {"rmse": 1.0}}
     chosen = {"model": "lstm", "significance": 0.05}
@@ -179,7 +179,7 @@ def test_the_report_says_how_far_the_selection_lies_from_the_best_test_score():
 
 
 def test_an_empty_backtest_is_said_not_tabled():
-    from seqcast.report import backtest_section
+    from seqcast.reporting.markdown import backtest_section
 
     text = backtest_section({}, {}, "No walk-forward backtest: `backtest.origins` is empty.")
     assert text == (

@@ -5,15 +5,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from seqcast import metrics
-from seqcast.evaluation import mean_and_spread
-from seqcast.report import (
+from seqcast.reporting.markdown import (
     comparison_markdown,
     leaderboard,
     per_step_section,
     seeds_section,
     verdict,
 )
+from seqcast.scoring import metrics
+from seqcast.scoring.evaluation import mean_and_spread
 
 NAN = float("nan")
 CONTEXT = {

@@ -10,8 +10,10 @@ import yaml
 from mlflow.tracking import MlflowClient
 from repo_helpers import run
 
-from seqcast import cli, reproduce, tracking
+from seqcast import cli
 from seqcast.errors import SeqcastError
+from seqcast.jobs import reproduce
+from seqcast.ops import tracking
 
 
 def _run(metrics=None, params=None, tags=None) -> SimpleNamespace:
@@ -64,8 +66,8 @@ def test_differences_mean_exit_code_1_and_a_table(monkeypatch, capsys):
         ({"git_dirty": "false"}, ""),
         ({"git_dirty": "true", "git_dirty_paths": "params.yaml"}, ""),  # restored from artifact
         (
-            {"git_dirty": "true", "git_dirty_paths": "params.yaml, src/seqcast/features.py"},
-            "note: the run's working tree had uncommitted changes (src/seqcast/features.py) "
+            {"git_dirty": "true", "git_dirty_paths": "params.yaml, src/seqcast/data/features.py"},
+            "note: the run's working tree had uncommitted changes (src/seqcast/data/features.py) "
             "that are not restored; metrics may differ because of them",
         ),
         (

@@ -10,8 +10,10 @@ import pytest
 import yaml
 from repo_helpers import commit
 
-from seqcast import gate, sandbox, stage
+from seqcast import stage
 from seqcast.errors import SeqcastError
+from seqcast.jobs import gate
+from seqcast.ops import sandbox
 
 
 @pytest.fixture

@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 from sklearn import preprocessing
 
-from seqcast.features import make_features
+from seqcast.data.features import make_features
 from seqcast.params import SplitParams
-from seqcast.scaling import (
+from seqcast.prep.scaling import (
     SCALERS,
     MinMaxScaler,
     StandardScaler,
     make_scaler,
     scaler_from_dict,
 )
-from seqcast.splitting import split_table
+from seqcast.prep.splitting import split_table
 
 PAIRS = [
     (MinMaxScaler, preprocessing.MinMaxScaler),

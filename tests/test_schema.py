@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from seqcast.data.sources import schema
 from seqcast.errors import SeqcastError
-from seqcast.sources import schema
 
 
 def bars(n: int = 4, ticker: str = "T") -> pd.DataFrame:

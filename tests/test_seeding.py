@@ -6,10 +6,10 @@ import torch
 from building import build
 from inmemory import Pipeline, sine
 
-from seqcast.evaluation import mean_and_spread
+from seqcast.jobs.train import fit_seeds
 from seqcast.params import parse_params
-from seqcast.report import seeds_section
-from seqcast.seeding import fit_seeds
+from seqcast.reporting.markdown import seeds_section
+from seqcast.scoring.evaluation import mean_and_spread
 
 
 def _params(count: int):

@@ -7,8 +7,8 @@ import pytest
 from scipy import stats
 
 from seqcast.errors import SeqcastError
-from seqcast.metrics import squared_errors
-from seqcast.significance import autocovariance, diebold_mariano, holm_adjust
+from seqcast.scoring.metrics import squared_errors
+from seqcast.scoring.significance import autocovariance, diebold_mariano, holm_adjust
 
 
 def test_one_step_statistic_and_p_values_by_hand():

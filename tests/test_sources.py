@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 
 from seqcast import atomic
+from seqcast.data.sources import PRICE_COLUMNS, load_sample
 from seqcast.errors import SeqcastError
-from seqcast.sources import PRICE_COLUMNS, load_sample
 
 CSV = """\
 volume,date,ticker,open,high,low,close,extra

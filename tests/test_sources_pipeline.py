@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from repo_helpers import commit, copy_repository, run, write_params
 
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 pytestmark = pytest.mark.slow  # runs the pipeline or stage processes end to end
 

@@ -9,7 +9,7 @@ import pytest
 
 from seqcast.errors import SeqcastError
 from seqcast.params import SplitParams
-from seqcast.splitting import SPLITS, date_ranges, split_labels, split_table
+from seqcast.prep.splitting import SPLITS, date_ranges, split_labels, split_table
 
 
 def _runs(labels) -> list[tuple[str, int]]:

@@ -1,12 +1,16 @@
-"""dvc.yaml declares every module a stage runs, so that a code change reruns what it affects.
+"""dvc.yaml declares every module a stage runs, and no more, so that a code change reruns
+what it affects and nothing else.
 
 The test follows each stage script's imports through the seqcast package (imports inside
-functions too: a source or model that loads lazily still runs in the stage; a registry that
-discovers its package's modules reaches every one of them) and fails when
-a module it reaches is not a declared dependency, or inside a declared folder.
+functions too) and fails when a module it reaches is not a declared dependency, or inside
+a declared folder. A model or a source is imported by its name (seqcast.models.catalog,
+seqcast.data.sources): a stage of one model (train@lstm) declares that model's code as
+stages/model_code/<name>, a folder of links to the files the model runs, and a stage
+that may run any model or source declares the whole folder.
 """
 
 import ast
+import os
 from pathlib import Path
 
 import pytest
@@ -57,12 +61,6 @@ def reached_files(script: Path) -> set[Path]:
         current = todo.pop()
         inside = current.is_relative_to(PACKAGE)
         names = imported_modules(current) if inside else _script_imports(current)
-        if inside and "pkgutil.iter_modules" in current.read_text():
-            # A registry that discovers its package's modules (models, sources) runs them all.
-            for module in sorted(current.parent.glob("*.py")):
-                if module not in seen:
-                    seen.add(module)
-                    todo.append(module)
         for name in names:
             parts = name.split(".")
             # Importing seqcast.a.b also runs seqcast/__init__.py and seqcast/a/__init__.py.
@@ -85,6 +83,32 @@ def _script_imports(path: Path) -> set[str]:
     return names
 
 
+MODEL_CODE = ROOT / "stages" / "model_code"
+# Stages that may run any model, or any source, by the name params give: they declare the
+# whole folder (a stage of one model declares stages/model_code/<its name>).
+ANY_MODEL = {"evaluate", "forecast", "compare", "sweep"}
+ANY_SOURCE = {"download", "evaluate", "sweep"}
+
+
+def model_files(name: str) -> set[Path]:
+    """The files that model `name` runs: its module and all it imports."""
+    from seqcast.models.catalog import BUILT_IN
+
+    return reached_files(PACKAGE / "seqcast" / "models" / f"{BUILT_IN[name]}.py") | {
+        PACKAGE / "seqcast" / "models" / f"{BUILT_IN[name]}.py"
+    }
+
+
+def dynamic_files(name: str) -> set[Path]:
+    """What stage `name` runs beyond its imports: models and sources chosen by name."""
+    files: set[Path] = set()
+    if name in ANY_MODEL:
+        files |= set((PACKAGE / "seqcast" / "models").glob("*.py"))
+    if name in ANY_SOURCE:
+        files |= set((PACKAGE / "seqcast" / "data" / "sources").glob("*.py"))
+    return files
+
+
 def stages() -> dict[str, dict]:
     return yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
 
@@ -96,31 +120,78 @@ def stage_script(stage: dict) -> Path:
     return ROOT / words[1]
 
 
-def covered(path: Path, deps: list[str]) -> bool:
-    relative = path.relative_to(ROOT)
-    return any(relative == Path(dep) or relative.is_relative_to(Path(dep)) for dep in deps)
+def declared_files(deps: list[str]) -> set[Path]:
+    """The files the deps name, folders walked, links resolved (stages/model_code/*)."""
+    files = set()
+    for dep in deps:
+        path = ROOT / dep
+        found = [path] if path.is_file() else [p for p in path.rglob("*") if p.is_file()]
+        files |= {Path(os.path.realpath(p)) for p in found}
+    return files
+
+
+def model_items(body: dict) -> dict[str, str]:
+    """How a per-model stage names its model in paths: ${item} or ${item.model}; {} else."""
+    for dep in body["deps"]:
+        if dep.startswith("stages/model_code/"):
+            return {dep.removeprefix("stages/model_code/"): "model"}
+    return {}
 
 
 @pytest.mark.parametrize("name", sorted(stages()))
-def test_stage_declares_every_module_it_runs(name):
+def test_stage_declares_every_module_it_runs_and_no_other(name):
+    from seqcast.models.catalog import BUILT_IN
+
     stage = stages()[name]
     body = stage.get("do", stage)
-    deps = [dep for dep in body["deps"] if "${" not in dep]
     script = stage_script(stage)
-    assert covered(script, deps), f"{name}: dvc.yaml deps lack its script {script}"
-    missing = sorted(
-        str(path.relative_to(ROOT)) for path in reached_files(script) if not covered(path, deps)
+    items = model_items(body)
+    for model in BUILT_IN if items else [None]:
+        deps = [d.replace(next(iter(items)), model) if items else d for d in body["deps"]]
+        deps = [dep for dep in deps if "${" not in dep]
+        declared = declared_files(deps)
+        assert Path(os.path.realpath(script)) in declared, f"{name}: deps lack {script}"
+        runs = reached_files(script) | dynamic_files(name) | {script}
+        if model is not None:
+            runs |= model_files(model)
+        runs = {Path(os.path.realpath(p)) for p in runs}
+        where = f"stage {name}" + (f" of {model}" if model else "")
+        missing = sorted(str(p.relative_to(ROOT)) for p in runs - declared)
+        assert not missing, f"{where} runs modules that dvc.yaml does not list: {missing}"
+        code = {p for p in declared if p.is_relative_to(PACKAGE)}
+        extra = sorted(str(p.relative_to(ROOT)) for p in code - runs)
+        assert not extra, f"{where}: dvc.yaml lists modules it never runs: {extra}"
+
+
+@pytest.mark.parametrize("model", sorted(os.listdir(MODEL_CODE)))
+def test_a_model_code_folder_links_exactly_the_files_the_model_runs(model):
+    links = {Path(os.path.realpath(p)) for p in (MODEL_CODE / model).iterdir()}
+    runs = {Path(os.path.realpath(p)) for p in model_files(model)}
+    assert links == runs, (
+        f"stages/model_code/{model}: add {sorted(map(str, runs - links))}, "
+        f"remove {sorted(map(str, links - runs))} (python tests/stage_deps.py --links)"
     )
-    assert not missing, f"stage {name} runs modules that dvc.yaml does not list: {missing}"
+
+
+def test_every_built_in_model_has_its_code_folder():
+    from seqcast.models.catalog import BUILT_IN
+
+    assert sorted(os.listdir(MODEL_CODE)) == sorted(BUILT_IN)
 
 
 def test_the_walk_finds_lazy_and_relative_imports(tmp_path):
-    files = reached_files(ROOT / "stages" / "download.py")
+    files = reached_files(ROOT / "stages" / "evaluate.py")
     names = {str(p.relative_to(ROOT)) for p in files}
-    # imported inside a function, only when data.source = yfinance
-    assert "src/seqcast/sources/yfinance_source.py" in names
     assert "src/seqcast/params.py" in names
     assert "src/seqcast/__init__.py" in names
+    # imported inside a function: only when forecast.model is a registered model
+    forecast = {str(p.relative_to(ROOT)) for p in reached_files(ROOT / "stages" / "forecast.py")}
+    assert "src/seqcast/ops/model_registry.py" in forecast
+
+
+def test_a_stage_of_one_model_reaches_no_other_model():
+    names = {p.name for p in reached_files(ROOT / "stages" / "train.py")}
+    assert not names & {"recurrent.py", "numpy_rnn.py", "baselines.py"}, names
 
 
 @pytest.mark.parametrize("script", sorted((ROOT / "stages").glob("*.py")), ids=lambda p: p.name)

@@ -12,10 +12,10 @@ import pytest
 from sweep_helpers import TICKERS, InProcess, kaggle_csv, sweep_params, sweep_raw
 
 from seqcast.errors import SeqcastError
+from seqcast.jobs.sweep import grid_units, run_sweep
+from seqcast.ops.sweeps import executors, space, summary
+from seqcast.ops.sweeps.units import Unit, run_task, unit_id, unit_params
 from seqcast.params import parse_params
-from seqcast.sweep import executors, space, summary
-from seqcast.sweep.driver import grid_units, run_sweep
-from seqcast.sweep.units import Unit, run_task, unit_id, unit_params
 
 
 @pytest.fixture
@@ -299,7 +299,7 @@ def test_the_sweep_command_names_bad_input(arguments, message, capsys):
 
 
 def test_the_report_s_sweep_section_says_which_best_configs_beat_naive():
-    from seqcast.report import sweep_section
+    from seqcast.reporting.markdown import sweep_section
 
     def best(beats, p):
         return {"best": {"hidden_size": 32}, "configs": [{}, {}], "rmse": {"mean": 1.0, "std": 0.1},

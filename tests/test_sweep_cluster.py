@@ -7,9 +7,9 @@ import pytest
 from mlflow.tracking import MlflowClient
 from sweep_helpers import MARKERS, kaggle_csv, sweep_params
 
-from seqcast.sweep import executors
-from seqcast.sweep.driver import run_sweep
-from seqcast.sweep.tracking import UNIT_TAG
+from seqcast.jobs.sweep import run_sweep
+from seqcast.ops.sweeps import executors
+from seqcast.ops.sweeps.sweep_runs import UNIT_TAG
 
 pytest_plugins = ["servers"]
 pytestmark = pytest.mark.slow

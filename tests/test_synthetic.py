@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from building import load_data
 
-from seqcast import sources
+from seqcast.data import sources
+from seqcast.data.sources import schema
+from seqcast.data.sources.synthetic import KINDS, SERIES, floor_at, generate, oracle_forecast
 from seqcast.params import parse_params
-from seqcast.sources import schema
-from seqcast.sources.synthetic import KINDS, SERIES, floor_at, generate, oracle_forecast
 
 
 def values(kind: str, seed: int = 0) -> np.ndarray:

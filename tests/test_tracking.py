@@ -12,7 +12,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from seqcast import lineage, pipeline_run, tracking
+from seqcast.ops import lineage, pipeline_run, tracking
 from seqcast.params import parse_params
 
 HOST = "testhost"
@@ -46,7 +46,7 @@ FAKE_DVC = """\
 #!{python}
 import os, subprocess, sys
 print(f"dvc={{os.getpid()}}", flush=True)
-stage = "{python} -c 'from seqcast import lineage; print(lineage.current_execution().key)'"
+stage = "{python} -c 'from seqcast.ops import lineage; print(lineage.current_execution().key)'"
 for _ in range(2):
     subprocess.run(["/bin/sh", "-c", stage], check=True)
 """

@@ -13,7 +13,7 @@ import yaml
 from repo_helpers import clone_repo, commit, run
 from test_ui import mlflow_ui, params, tags
 
-from seqcast import pipeline_run
+from seqcast.ops import pipeline_run
 
 EXPERIMENTS = {"alpha-small": 0.01, "alpha-large": 100.0}  # models.linear.alpha
 RESULT_SECTIONS = {"data", "features", "split", "scale", "window", "target", "multistep"}

@@ -20,7 +20,7 @@ from seqcast.models import runtime, training
 from seqcast.models.recurrent_net import NetConfig, RecurrentNet
 from seqcast.models.train_config import TrainConfig
 from seqcast.params import parse_params
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 
 def _windows(seed: int, n: int) -> Windows:

@@ -8,12 +8,12 @@ import pytest
 from inmemory import decoding
 
 from seqcast.errors import SeqcastError
+from seqcast.forecasting.multistep import predict_test
 from seqcast.models.baselines import NaiveForecaster
-from seqcast.multistep import predict_test
-from seqcast.scaling import MinMaxScaler
-from seqcast.splitting import split_labels
-from seqcast.transforms import TargetCoder, encode_windows, fit_coder, window_prices
-from seqcast.windows import make_windows
+from seqcast.prep.scaling import MinMaxScaler
+from seqcast.prep.splitting import split_labels
+from seqcast.prep.transforms import TargetCoder, encode_windows, fit_coder, window_prices
+from seqcast.prep.windows import make_windows
 
 ORIGIN = np.array([100.0, 110.0, 99.0])
 TARGET = np.array([110.0, 99.0, 99.0])

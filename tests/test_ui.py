@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from repo_helpers import subprocess_env
 
-from seqcast import pipeline_run, tracking
+from seqcast.ops import pipeline_run, tracking
 
 STARTUP_S = 180  # the server takes a while to start on 2 busy cores
 LOOPBACK_HEX = "0100007F"  # 127.0.0.1 as /proc/net/tcp writes it

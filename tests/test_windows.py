@@ -5,8 +5,8 @@ import pandas as pd
 import pytest
 
 from seqcast.errors import SeqcastError
-from seqcast.splitting import SPLITS, split_labels
-from seqcast.windows import Windows, make_windows, sliding_rows, sliding_windows
+from seqcast.prep.splitting import SPLITS, split_labels
+from seqcast.prep.windows import Windows, make_windows, sliding_rows, sliding_windows
 
 N_ROWS = 40
 LENGTH = 4

@@ -12,10 +12,10 @@ import yaml
 import yfinance_frames as yf_frames
 from building import load_data
 
-from seqcast import sources
+from seqcast.data import sources
+from seqcast.data.sources.yfinance_source import YfinanceConfig, download_yfinance
 from seqcast.errors import SeqcastError
 from seqcast.params import parse_params
-from seqcast.sources.yfinance_source import YfinanceConfig, download_yfinance
 
 ROOT = Path(__file__).resolve().parents[1]
 PARAMS = YfinanceConfig(start="2024-01-02", end="2024-01-09", retries=2, backoff_s=1.5)
@@ -216,9 +216,9 @@ def test_the_real_yfinance_download_runs_through_our_code():
 
 
 def test_a_failed_download_never_falls_back_to_another_source(monkeypatch):
-    import seqcast.sources.csv_source as csv_source
-    import seqcast.sources.synthetic as synthetic
-    import seqcast.sources.yfinance_source as yfinance_source
+    import seqcast.data.sources.csv_source as csv_source
+    import seqcast.data.sources.synthetic as synthetic
+    import seqcast.data.sources.yfinance_source as yfinance_source
 
     def forbidden(*args, **kwargs):
         raise AssertionError("another source was used")

@@ -14,9 +14,9 @@ from typing import Any, Protocol
 import pandas as pd
 
 from seqcast import atomic
-from seqcast.metrics import rounded
-from seqcast.preprocessing import Preprocessing
-from seqcast.windows import Windows
+from seqcast.prep.preprocessing import Preprocessing
+from seqcast.prep.windows import Windows
+from seqcast.scoring.metrics import rounded
 
 # data/windows: the window stage's windows per split and the preprocessing bundle
 PREPROCESSING = "preprocessing.json"

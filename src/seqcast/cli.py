@@ -97,7 +97,7 @@ def run_gate(args: argparse.Namespace) -> int:
     per metric with its verdict and the reason. The primary metric decides, and only beyond
     its tolerance and beyond noise. Exit code 0 when it passes, 1 on a regression, 2 on
     bad input."""
-    from seqcast import gate
+    from seqcast.jobs import gate
 
     stage.pin_threads(str(args.params))
     report, failed = gate.run(Path.cwd(), args.metrics, args.ref, args.params, args.profile)
@@ -115,7 +115,7 @@ def reproduce_run(args: argparse.Namespace) -> int:
     model's evaluation in a throwaway copy, and an exact comparison of every metric, param
     and lineage hash. Exit code 0 when identical, 1 when anything differs (listed), 2 when
     the run cannot be reproduced."""
-    from seqcast import reproduce
+    from seqcast.jobs import reproduce
 
     found, compared = reproduce.reproduce(args.run_id, Path.cwd())
     print(reproduce.outcome(args.run_id, found, compared))
@@ -130,7 +130,7 @@ def reproduce_run(args: argparse.Namespace) -> int:
 def serve_ui(args: argparse.Namespace) -> None:
     """The MLflow UI over this repository's store (or MLFLOW_TRACKING_URI's), bound to
     127.0.0.1. The process becomes the MLflow server; Ctrl-C stops it."""
-    from seqcast import ui
+    from seqcast.ops import ui
 
     ui.serve(Path.cwd(), args.port)
 
@@ -140,7 +140,7 @@ def check_lock(args: argparse.Namespace) -> int:
     """Compare the committed code, params, sample data and reports with what dvc.lock
     records for each stage, without running anything (CI runs it on a fresh clone). Exit
     code 1, with the list and what to do, when anything differs."""
-    from seqcast import lock_check
+    from seqcast.ops import lock_check
 
     found = lock_check.differences()
     if not found:
@@ -159,7 +159,7 @@ def write_plot_page(args: argparse.Namespace) -> None:
     """Write the HTML page that `dvc plots show` and `dvc plots diff` fill, with Vega,
     Vega-Lite and Vega-Embed inline, so that it opens with no network (`make` writes
     .dvc/plots/offline.html, which .dvc/config names)."""
-    from seqcast import plot_page
+    from seqcast.reporting import plot_page
 
     plot_page.write(args.path)
 
@@ -189,7 +189,7 @@ def forecast(args: argparse.Namespace) -> None:
     forecast in price units as CSV (date, step, forecast and the 80% and 95% bounds); how
     the model was chosen goes to stderr."""
     from seqcast.errors import SeqcastError
-    from seqcast.forecasting import forecast_trained, store_uri
+    from seqcast.jobs.forecast import forecast_trained, store_uri
     from seqcast.params import REGISTRY_SCHEME, load_params
 
     params = load_params(args.params)
@@ -254,10 +254,10 @@ def sweep(args: argparse.Namespace) -> None:
 
     from seqcast import atomic
     from seqcast.errors import SeqcastError
+    from seqcast.jobs.sweep import run_sweep
+    from seqcast.ops.sandbox import merge
+    from seqcast.ops.sweeps import executors, results, summary
     from seqcast.params import parse_params, read_raw
-    from seqcast.sandbox import merge
-    from seqcast.sweep import executors, results, summary
-    from seqcast.sweep.driver import run_sweep
 
     raw = read_raw(args.params)
     for item in args.set:

@@ -5,11 +5,18 @@ that runs, with a message naming the key, the value and what is allowed.
 
 The blocks of the models (models.<name>, and train.*) and of the sources (data.<name>)
 are config types that those modules own; this module composes them from the two
-registries, and only the edges (stages, commands) import it.
+catalogs, and only the edges (stages, commands, seqcast.jobs) import it.
+
+A stage reads the sections it needs: `load_params(models=("lstm",), source=False)`
+composes the block of lstm alone and leaves the source's block out, so that the stage
+imports lstm's code and no other model's or source's (a DVC stage depends on what it
+runs). `load_params()` validates the whole file: `seqcast check` does.
 """
 
 import datetime
+import functools
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
@@ -33,10 +40,9 @@ from seqcast.config import (
     is_iso_date,
 )
 from seqcast.errors import SeqcastError
-from seqcast.metrics import METRICS
-from seqcast.models.registry import model_class, model_names
+from seqcast.models.catalog import model_class, model_names
 from seqcast.models.train_config import TrainConfig, with_overrides
-from seqcast.sources import source, source_names
+from seqcast.scoring.metrics import METRICS
 
 Ticker = Annotated[str, Field(min_length=1)]
 
@@ -57,10 +63,26 @@ def _blocks(base: type[Section], configs: dict[str, type[Section]]) -> dict[str,
     return {name: (config, config()) for name, config in configs.items()}
 
 
-class DataSection(Section):
-    """data.*: what to load; the source's own block data.<source> is added below."""
+def _sources():  # the catalog of sources, imported where a source block is composed
+    from seqcast.data import sources
 
-    source: str = "sample"
+    return sources
+
+
+def _known_source(name: str) -> str:
+    names = _sources().source_names()
+    if name not in names:
+        raise ValueError(
+            f"data.source = {name!r}: not a known source; choose from {choices(names)}"
+        )
+    return name
+
+
+class DataSection(Section):
+    """data.*: what to load; the source's own block data.<source> is added by the schema
+    of a scope that reads the source (`_data_params`)."""
+
+    source: Annotated[str, BeforeValidator(_known_source)] = "sample"
     ticker: Ticker = "AAPL"  # the series to forecast
     # every ticker to load, data.ticker among them; []: data.ticker
     tickers: list[Ticker] = Field(default_factory=list)
@@ -75,19 +97,26 @@ class DataSection(Section):
         return [t for t in self.all_tickers if t != self.ticker]
 
     @property
+    def has_source(self) -> bool:
+        """Whether this scope read the source's block (a stage that downloads does)."""
+        return self.source in type(self).model_fields
+
+    @property
     def source_config(self) -> Section:
         """The block data.<source> of the chosen source."""
+        if not self.has_source:
+            raise SeqcastError("these params were read without the source's block data.<source>")
         return getattr(self, self.source)
 
     @property
     def columns(self) -> tuple[str, ...]:
         """The numeric columns that the source puts in the raw table, besides date and ticker."""
-        return source(self.source).columns(self.source_config)
+        return _sources().source(self.source).columns(self.source_config)
 
     @model_validator(mode="after")
     def _consistent(self) -> "DataSection":
         problems = []
-        if self.target not in self.columns:
+        if self.has_source and self.target not in self.columns:
             problems.append(
                 f"data.target = {self.target!r}: not a column that data.source = {self.source} "
                 f"provides; choose from {choices(self.columns)}"
@@ -99,19 +128,34 @@ class DataSection(Section):
             )
         if len(set(self.tickers)) != len(self.tickers):
             problems.append(f"data.tickers = {self.tickers}: list each ticker once")
-        problems += source(self.source).check(self.source_config, self.ticker, self.tickers)
+        if self.has_source:
+            source = _sources().source(self.source)
+            problems += source.check(self.source_config, self.ticker, self.tickers)
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
 
-# data.source chooses among the registered sources; each has its block data.<name>.
-DataParams = create_model(
-    "DataParams",
-    __base__=DataSection,
-    source=(Literal[source_names()], "sample"),
-    **_blocks(DataSection, {name: source(name).Config for name in source_names()}),
-)
+ALL_SOURCES = "*"  # a scope that reads every source's block
+
+
+@functools.cache
+def _data_params(source: str | None) -> type[DataSection]:
+    """data.* with the block data.<source> of the chosen source (its module alone is
+    imported), or with none: a scope that does not read the source."""
+    if source is None:
+        return DataSection
+    sources = _sources()
+    names = sources.source_names()
+    if source != ALL_SOURCES and source not in names:  # DataSection names the choices
+        return DataSection
+    chosen = names if source == ALL_SOURCES else (source,)
+    return create_model(
+        "DataParams",
+        __base__=DataSection,
+        source=(Literal[names], "sample"),
+        **_blocks(DataSection, {name: sources.source(name).Config for name in chosen}),
+    )
 
 
 class FeatureParams(Section):
@@ -260,7 +304,7 @@ SpaceValues = list[Any] | Range
 
 
 class SweepParams(Section):
-    """sweep.*: many (ticker, model, params, seed, fold) units in one stage (seqcast.sweep)."""
+    """sweep.*: many (ticker, model, params, seed, fold) units in one stage (seqcast.ops.sweeps)."""
 
     tickers: list[Ticker] = Field(default_factory=list)  # of data.source; []: data.ticker
     models: list[str] = Field(default_factory=lambda: ["naive", "linear"])
@@ -343,11 +387,14 @@ class ModelsSection(Section):
         return self
 
 
-ModelsParams = create_model(
-    "ModelsParams",
-    __base__=ModelsSection,
-    **_blocks(ModelsSection, {name: model_class(name).Config for name in model_names()}),
-)
+@functools.cache
+def _models_params(names: tuple[str, ...]) -> type[ModelsSection]:
+    """models.* with the blocks models.<name> of `names`."""
+    return create_model(
+        "ModelsParams",
+        __base__=ModelsSection,
+        **_blocks(ModelsSection, {name: model_class(name).Config for name in names}),
+    )
 
 
 class TrackingParams(Section):
@@ -377,7 +424,7 @@ class SkillFloor(Section):
 
 
 def _default_rules() -> dict[str, MetricRule]:
-    """The default rule of every metric, from its row in seqcast.metrics.METRICS."""
+    """The default rule of every metric, from its row in seqcast.scoring.metrics.METRICS."""
     return {
         name: MetricRule(better=m.better, abs_tol=m.abs_tol, rel_tol=m.rel_tol)
         for name, m in METRICS.items()
@@ -396,7 +443,7 @@ def _over_default_rules(value: Any) -> Any:
 
 
 # Metrics the gate can judge as primary: those with a loss per test target that the
-# Diebold-Mariano test compares (seqcast.metrics.METRICS).
+# Diebold-Mariano test compares (seqcast.scoring.metrics.METRICS).
 PRIMARY_METRICS = tuple(name for name, m in METRICS.items() if m.loss is not None)
 
 
@@ -428,7 +475,11 @@ class GateParams(Section):
 
 
 class Params(Section):
-    data: DataParams = DataParams()
+    """The whole of params.yaml. The blocks models.<name> and data.<source> are fields of
+    the schema that `parse_params` composes for its scope (`_schema`); this class alone
+    holds neither."""
+
+    data: DataSection = DataSection()
     features: FeatureParams = FeatureParams()
     split: SplitParams = SplitParams()
     scale: ScaleParams = ScaleParams()
@@ -439,7 +490,7 @@ class Params(Section):
     backtest: BacktestParams = BacktestParams()
     seeds: SeedsParams = SeedsParams()
     train: TrainConfig = TrainConfig()
-    models: ModelsParams = ModelsParams()
+    models: ModelsSection = ModelsSection()
     tracking: TrackingParams = TrackingParams()
     gate: GateParams = GateParams()
     sweep: SweepParams = SweepParams()
@@ -483,6 +534,8 @@ class Params(Section):
                 f"forecast.model: {self.models.enabled[-1]}"
             )
         for name in self.models.enabled:
+            if not self.has_model(name):
+                continue  # read without its block: the stage of that model checks it
             train = self.train_for(name)
             if not model_class(name).trained_by_epochs:
                 continue
@@ -498,9 +551,18 @@ class Params(Section):
                 )
         return self
 
+    def has_model(self, name: str) -> bool:
+        """Whether these params hold the block models.<name> (their scope read it)."""
+        return name in type(self.models).model_fields
+
     def model_params(self, name: str) -> Section:
         """The block models.<name>: the model's own Config."""
         model_class(name)  # an unknown name is an error that lists the known ones
+        if not self.has_model(name):
+            raise SeqcastError(
+                f"models.{name}: these params were read without it; "
+                f"load_params(models=[{name!r}]) reads it"
+            )
         return getattr(self.models, name)
 
     def train_for(self, name: str) -> TrainConfig:
@@ -521,7 +583,7 @@ class Params(Section):
                     f"features.extra_columns contains {name!r}: {ticker!r} is not loaded; "
                     f"add it to data.tickers (now {self.data.all_tickers})"
                 )
-            if column not in self.data.columns:
+            if self.data.has_source and column not in self.data.columns:
                 raise ValueError(
                     f"features.extra_columns contains {name!r}: data.source = "
                     f"{self.data.source} has no column {column!r}; choose from "
@@ -551,8 +613,8 @@ def _lookup(raw: Any, loc: tuple[Any, ...]) -> Any:
     return raw
 
 
-def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
-    section: Any = Params
+def _allowed_keys(loc: tuple[Any, ...], schema: type[Params]) -> list[str]:
+    section: Any = schema
     for part in loc:
         if isinstance(section, type) and issubclass(section, BaseModel):
             section = section.model_fields[part].annotation
@@ -561,10 +623,10 @@ def _allowed_keys(loc: tuple[Any, ...]) -> list[str]:
     return list(section.model_fields)
 
 
-def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
+def _describe(error: dict[str, Any], raw: dict[str, Any], schema: type[Params]) -> str:
     key = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
-        allowed = ", ".join(_allowed_keys(error["loc"][:-1]))
+        allowed = ", ".join(_allowed_keys(error["loc"][:-1], schema))
         value = _lookup(raw, error["loc"])
         return f"{key} = {value!r}: unknown key; allowed here: {allowed}"
     if error["type"] == "value_error":
@@ -573,11 +635,59 @@ def _describe(error: dict[str, Any], raw: dict[str, Any]) -> str:
     return f"{key} = {_lookup(raw, error['loc'])!r}: {error['msg']}"
 
 
-def parse_params(raw: dict[str, Any], source: str = "params.yaml") -> Params:
+@functools.cache
+def _schema(source: str | None, models: tuple[str, ...] | None) -> type[Params]:
+    """Params with the blocks of `models` (None: every model) and of `source` (None: no
+    source's)."""
+    names = model_names() if models is None else models
+    data, blocks = _data_params(source), _models_params(names)
+    return create_model("Params", __base__=Params, data=(data, data()), models=(blocks, blocks()))
+
+
+def _chosen_source(raw: Any) -> str:
+    data = raw.get("data") if isinstance(raw, dict) else None
+    chosen = data.get("source", "sample") if isinstance(data, dict) else "sample"
+    return chosen if isinstance(chosen, str) else "sample"
+
+
+def _scoped(raw: Any, source: str | None, models: tuple[str, ...] | None) -> Any:
+    """The raw params without the blocks that a scope does not read: every model's block
+    but those of `models` (None: all), every source's but that of `source`."""
+    if not isinstance(raw, dict):
+        return raw
+    raw = dict(raw)
+    if isinstance(raw.get("data"), dict):
+        known = set(_sources().source_names())
+        raw["data"] = {
+            k: v
+            for k, v in raw["data"].items()
+            if k in DataSection.model_fields or source in (k, ALL_SOURCES) or k not in known
+        }
+    if models is not None and isinstance(raw.get("models"), dict):
+        keep = {*ModelsSection.model_fields, *models}
+        raw["models"] = {k: v for k, v in raw["models"].items() if k in keep}
+    return raw
+
+
+def parse_params(
+    raw: dict[str, Any],
+    source: str = "params.yaml",
+    *,
+    models: Sequence[str] | None = None,
+    with_source: bool = True,
+) -> Params:
+    """The validated params. `models`: read only these blocks models.<name> (None: all);
+    `with_source`: read the chosen source's block data.<source> and check data.* against
+    it (the other sources' blocks are not read: `seqcast check` reads them)."""
+    scope = None if models is None else tuple(models)
+    source_name = None
+    if with_source:  # the whole file: every source's block; a stage's: the chosen one's
+        source_name = ALL_SOURCES if scope is None else _chosen_source(raw)
+    raw_scoped, schema = _scoped(raw, source_name, scope), _schema(source_name, scope)
     try:
-        return Params.model_validate(raw)
+        return schema.model_validate(raw_scoped)
     except ValidationError as exc:
-        problems = "; ".join(_describe(error, raw) for error in exc.errors())
+        problems = "; ".join(_describe(e, raw_scoped, schema) for e in exc.errors())
         raise SeqcastError(f"{source}: {problems}") from None
 
 
@@ -592,5 +702,11 @@ def read_raw(path: str | Path = "params.yaml") -> dict[str, Any]:
         raise SeqcastError(f"{path}: not valid YAML: {exc}") from None
 
 
-def load_params(path: str | Path = "params.yaml") -> Params:
-    return parse_params(read_raw(path), str(path))
+def load_params(
+    path: str | Path = "params.yaml",
+    *,
+    models: Sequence[str] | None = None,
+    with_source: bool = True,
+) -> Params:
+    """params.yaml, validated; `models` and `with_source` narrow it as parse_params does."""
+    return parse_params(read_raw(path), str(path), models=models, with_source=with_source)

@@ -122,7 +122,7 @@ def ending(name: str) -> Iterator[None]:
 def pin_threads(params_file: str = "params.yaml") -> None:
     """Every thread pool to the file's train.threads, before any computation, so that every
     number is made with the same thread count."""
-    count = threads.resolve_threads(load_params(params_file).train)
+    count = threads.resolve_threads(load_params(params_file, models=(), with_source=False).train)
     threads.pin(count)
     log.debug("computing with %d thread(s)", count)
 

@@ -1,7 +1,7 @@
 """Forecasting models: every one answers the same fit / predict / save / load contract."""
 
 from seqcast.models.base import Forecaster, History
-from seqcast.models.registry import (
+from seqcast.models.catalog import (
     build_model,
     load_model,
     model_class,

@@ -19,8 +19,8 @@ from typing import Literal
 
 import numpy as np
 
-from seqcast.features import is_return_column
-from seqcast.windows import Windows
+from seqcast.data.features import is_return_column
+from seqcast.prep.windows import Windows
 
 Inputs = Literal["relative", "absolute"]
 

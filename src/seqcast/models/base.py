@@ -7,7 +7,7 @@ Every model, from the naive baseline to the LSTM, is used the same way:
     y_scaled = model.predict(test_windows.x)
     model.save(directory); load_model(directory)
 
-so a comparison is a loop over names (seqcast.models.registry). Each class declares its
+so a comparison is a loop over names (seqcast.models.catalog). Each class declares its
 name in params.yaml, its config section and its capabilities, which code elsewhere checks
 instead of model names. Saved state is JSON plus, for networks, a tensor file loaded with
 weights_only=True: nothing is unpickled.
@@ -23,7 +23,7 @@ import numpy as np
 
 from seqcast.config import Section
 from seqcast.models.train_config import TrainConfig
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 CONFIG_FILE = "config.json"
 NAME_KEY = "model"  # the key of config.json that names the model class

@@ -9,9 +9,9 @@ from pydantic import Field
 
 from seqcast.config import Section
 from seqcast.models.base import Forecaster, History
-from seqcast.models.registry import register
+from seqcast.models.catalog import register
 from seqcast.models.train_config import TrainConfig
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 
 class NaiveConfig(Section):

@@ -22,12 +22,12 @@ from seqcast.errors import SeqcastError
 from seqcast.models import numpy_cells
 from seqcast.models.anchoring import anchor, anchor_windows, anchored_columns
 from seqcast.models.base import Forecaster, History
+from seqcast.models.catalog import register, retrain
 from seqcast.models.numpy_cells import GATES, LayerCache, LayerWeights
 from seqcast.models.numpy_training import train_numpy_network
-from seqcast.models.registry import register, retrain
 from seqcast.models.train_config import TrainConfig, TrainOverrides
+from seqcast.prep.windows import Windows
 from seqcast.unreadable import unreadable
-from seqcast.windows import Windows
 
 WEIGHTS_FILE = "weights.npz"
 PREDICT_BATCH = 1024  # windows per forward pass when predicting; bounds the cache's memory

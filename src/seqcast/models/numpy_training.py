@@ -16,8 +16,8 @@ from seqcast.models.base import History
 from seqcast.models.early_stopping import EarlyStopping
 from seqcast.models.numpy_optim import SGD, Adam, ReduceOnPlateau, clip_grad_norm
 from seqcast.models.train_config import TrainConfig
+from seqcast.prep.windows import Windows
 from seqcast.threads import resolve_threads
-from seqcast.windows import Windows
 
 if TYPE_CHECKING:  # numpy_rnn's forecaster calls this loop
     from seqcast.models.numpy_rnn import NumpyRecurrentNet

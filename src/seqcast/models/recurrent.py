@@ -19,10 +19,10 @@ from seqcast.config import PositiveInt, Section
 from seqcast.errors import SeqcastError
 from seqcast.models.anchoring import anchor, anchor_windows, anchored_columns
 from seqcast.models.base import Forecaster, History
-from seqcast.models.registry import register, retrain
+from seqcast.models.catalog import register, retrain
 from seqcast.models.train_config import TrainConfig, TrainOverrides
+from seqcast.prep.windows import Windows
 from seqcast.unreadable import unreadable
-from seqcast.windows import Windows
 
 if TYPE_CHECKING:
     from seqcast.models.recurrent_net import RecurrentNet

@@ -15,7 +15,7 @@ from seqcast.models.base import History
 from seqcast.models.early_stopping import EarlyStopping
 from seqcast.models.runtime import configure_torch, float32_tensor
 from seqcast.models.train_config import TrainConfig
-from seqcast.windows import Windows
+from seqcast.prep.windows import Windows
 
 
 def _tensors(windows: Windows, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

@@ -1,0 +1,76 @@
+"""evaluate@model's whole job: score a trained model on the test split, draw its figures,
+write its inspection artifacts, calibrate its prediction intervals on the validation split
+and measure their coverage on the test split, save the calibrated forecaster and record its
+MLflow run."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from seqcast import artifacts, atomic
+from seqcast.forecasting.forecaster import PriceForecaster
+from seqcast.models import inspection, load_model
+from seqcast.ops import tracking
+from seqcast.params import Params
+from seqcast.reporting import figures as plots
+from seqcast.scoring.evaluation import Evaluation, evaluate
+
+
+@dataclass(frozen=True)
+class ModelEvaluation:
+    evaluation: Evaluation
+    run_id: str  # the MLflow run
+
+
+def evaluate_model(
+    name: str, paths: dict[str, Path], table: pd.DataFrame, split: Path, params: Params, out: Path
+) -> ModelEvaluation:
+    """Evaluate the model saved in paths["model"] on the windows in paths["windows"] into
+    the directory `out`; `table` is the unscaled split table read from `split`."""
+    model_dir, windows = paths["model"], paths["windows"]
+    model, test = load_model(model_dir), artifacts.read_windows(windows, "test")
+    seeded = {seed: load_model(d) for seed, d in artifacts.seed_dirs(model_dir).items()}
+    prep = artifacts.read_preprocessing(windows)
+    result = evaluate(model, seeded, params.train.seed, test, table, prep, params.multistep.steps)
+    history = artifacts.read_history(model_dir)
+    artifacts.write_evaluation(out, result.predictions, result.by_step, result.seeds)
+    first = result.first_step
+    plots.forecast_figure(
+        plots.history_before(table[prep.target], first.index[0]),
+        first["actual"],
+        {name: first["predicted"]},
+        f"{params.data.ticker} {prep.target}: {name} on the test split",
+        out / artifacts.FORECAST_FIGURE,
+    )
+    if model.trained_by_epochs:
+        plots.loss_figure({name: history}, out / artifacts.LOSS_FIGURE)
+    inspection.write_artifacts(name, model, test, out)
+    forecaster = PriceForecaster(name, prep, model).calibrated(
+        table, params.forecast.days, params.forecast.intervals
+    )
+    intervals = forecaster.interval_report(table)
+    artifacts.write_intervals(out, intervals)
+    forecaster.save(out / artifacts.FORECASTER)
+    coverage = {
+        f"test_coverage_{level}": intervals["test"][level]["coverage"]
+        for level in intervals["calibration"]["half_widths"]
+    }
+    run_id = tracking.record_model_run(
+        name=name,
+        params=params,
+        metrics={**result.metrics, **coverage},
+        history=history,
+        report_dir=out,
+        model_dir=model_dir,
+        raw_data=paths["raw"],
+        forecaster=forecaster,
+        prices=table[prep.target],
+        inputs=[model_dir, windows, split, paths["raw"]],
+    )
+    return ModelEvaluation(result, run_id)
+
+
+def record_run(name: str, run_id: str) -> None:
+    """Name the MLflow run of the model's last evaluation, once its outputs are complete."""
+    atomic.write_json(tracking.run_record(Path.cwd(), name), {"run_id": run_id})

@@ -1,0 +1,532 @@
+"""MLflow tracking: where runs go, and per pipeline execution one parent run with one child
+run per model, each with everything to reproduce it.
+
+The default store is an SQLite database at the repository root (mlflow.db), with
+artifacts under mlartifacts/; MLFLOW_TRACKING_URI points elsewhere (a team server).
+The repository root is the user's, also when a queued DVC experiment runs the stage in a
+temporary clone (seqcast.ops.lineage), and writers to a local store take turns
+(seqcast.ops.store_lock).
+
+evaluate@model logs its model's run (record_model_run) under the execution's parent run
+(seqcast.ops.pipeline_run), which the first of them creates; compare logs the report to the
+parent and ends it (finish_pipeline_run). Every params.yaml section that can change a
+result is logged; a model's own section under its own name (lstm.hidden_size).
+"""
+
+import datetime
+import hashlib
+import json
+import logging
+import os
+import socket
+import sqlite3
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+import psutil
+
+from seqcast.errors import SeqcastError
+from seqcast.models import model_class
+from seqcast.ops import lineage, pipeline_run, store_lock
+from seqcast.params import DataSection, Params
+
+if TYPE_CHECKING:
+    from seqcast.forecasting.forecaster import PriceForecaster
+
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# A stage's log is read by people: no progress bars for the few small files of a model.
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+import mlflow
+from mlflow.data.code_dataset_source import CodeDatasetSource
+from mlflow.data.dataset_source import DatasetSource
+from mlflow.data.dataset_source_registry import get_dataset_source_from_json
+from mlflow.data.http_dataset_source import HTTPDatasetSource
+from mlflow.entities import Dataset, DatasetInput, InputTag, Metric
+from mlflow.exceptions import MlflowException
+from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT, MLFLOW_RUN_NOTE
+from mlflow.utils.validation import MAX_METRICS_PER_BATCH
+
+DEFAULT_DB = "mlflow.db"
+DEFAULT_ARTIFACTS = "mlartifacts"
+MAX_TAG_VALUE = 8000  # MLflow's limit
+LINEAGE_FILES = ("params.yaml", "dvc.lock")  # logged as artifacts under lineage/
+PIPELINE_WRITES = (":!dvc.lock", ":!reports")
+# The process that logs a run: host, pid and start time (a pid reused later is another process)
+OWNER_HOST, OWNER_PID = pipeline_run.HOST_TAG, pipeline_run.PID_TAG
+OWNER_STARTED = pipeline_run.STARTED_TAG
+# The experiment opens in MLflow's model-training view, not the GenAI one (the values the
+# MLflow 3 UI knows: genai_development, custom_model_development).
+EXPERIMENT_KIND_TAG, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
+CHANGED_TAG = "seqcast.changed_params"  # key=value of the params that differ from the baseline
+# params.yaml sections that change no model's result; sweep.* goes to the sweep's own runs
+UNLOGGED_SECTIONS = {"gate", "tracking", "sweep"}
+NAME_PARAMS_CHARS = 60  # changed params shown in a run name, at most
+# How long the store check waits on another program's lock: long enough to ride out a
+# parallel run's write (milliseconds), short enough to fail once and clearly; MLflow
+# itself waits 20 s per statement.
+LOCK_WAIT_S = 5.0
+# Which run each model's last evaluation logged. Not a DVC output: a run id is new on every
+# run, and outputs must be what the committed code and params reproduce, digit for digit.
+RUN_RECORDS = Path(".seqcast") / "runs"
+
+
+def run_record(workdir: Path, model: str) -> Path:
+    """The file naming the MLflow run of `model`'s last evaluation in `workdir`."""
+    return workdir / RUN_RECORDS / f"{model}.json"
+
+
+def recorded_run_id(workdir: Path, model: str) -> str:
+    return json.loads(run_record(workdir, model).read_text())["run_id"]
+
+
+def default_uri(root: Path) -> str:
+    return f"sqlite:///{(root / DEFAULT_DB).resolve()}"
+
+
+def tracking_uri(root: Path) -> str:
+    return os.environ.get("MLFLOW_TRACKING_URI") or default_uri(root)
+
+
+def _sqlite_cause(exc: BaseException) -> sqlite3.Error | None:
+    """The SQLite error under what MLflow or SQLAlchemy raised, when the store's file failed."""
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, sqlite3.Error | SeqcastError):
+        cause = cause.__cause__ or (None if cause.__suppress_context__ else cause.__context__)
+    return cause if isinstance(cause, sqlite3.Error) else None
+
+
+def _store_error(database: Path, problem: sqlite3.Error | str) -> SeqcastError:
+    # Extended codes too, such as SQLITE_BUSY_RECOVERY.
+    name = getattr(problem, "sqlite_errorname", None) or ""
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+        return SeqcastError(
+            f"MLflow store {database} is locked by another program ({problem}); close it (a "
+            "sqlite3 shell, a DB browser, another `mlflow` process) and rerun"
+        )
+    return SeqcastError(
+        f"MLflow store {database}: not a usable MLflow database ({problem}); move it aside "
+        f"(e.g. `mv {database} {database}.broken`) and rerun: a new store is created, or set "
+        "MLFLOW_TRACKING_URI"
+    )
+
+
+def check_store(uri: str) -> None:
+    """Fail at once, leaving the file as it was, on a local SQLite store that MLflow cannot
+    use: not a database, another program's database (MLflow would add its tables to it), or
+    one that another program keeps locked (MLflow would wait 20 s per statement)."""
+    database = store_lock.sqlite_path(uri)
+    if database is None or not database.is_file() or database.stat().st_size == 0:
+        return  # MLflow creates the store
+    try:
+        # Read-write, so that SQLite rolls back a journal that a killed writer left.
+        with closing(
+            sqlite3.connect(
+                f"{database.absolute().as_uri()}?mode=rw",
+                uri=True,
+                timeout=LOCK_WAIT_S,
+                isolation_level=None,
+            )
+        ) as connection:
+            # The write lock that MLflow will need, released unused when the connection
+            # closes: a program that holds it (a DB browser with unsaved edits) is found now.
+            connection.execute("BEGIN IMMEDIATE")
+            tables = {
+                row[0]
+                for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+    except sqlite3.Error as error:
+        raise _store_error(database, error) from None
+    if tables and "experiments" not in tables:
+        raise _store_error(database, f"its tables {', '.join(sorted(tables))} are not MLflow's")
+
+
+def _not_a_store_fault(record: logging.LogRecord) -> bool:
+    """MLflow logs a failed statement with its traceback before it raises; the store's
+    failure is reported once, by store_errors, so that log is left out."""
+    return not (record.exc_info and _sqlite_cause(record.exc_info[1]))
+
+
+@contextmanager
+def store_errors(uri: str) -> Iterator[None]:
+    """A local SQLite store that fails (corrupt pages, a lock taken meanwhile) becomes one
+    SeqcastError that says what to do; any other error passes unchanged."""
+    database = store_lock.sqlite_path(uri)
+    if database is None:
+        yield
+        return
+    mlflow_db_log = logging.getLogger("mlflow.store.db.utils")
+    mlflow_db_log.addFilter(_not_a_store_fault)
+    try:
+        yield
+    except Exception as exc:
+        error = _sqlite_cause(exc)
+        if error is None:
+            raise
+        raise _store_error(database, error) from None
+    finally:
+        mlflow_db_log.removeFilter(_not_a_store_fault)
+
+
+def use_experiment(name: str, root: Path) -> str:
+    """Point MLflow at the store and experiment, creating either on first use."""
+    uri = tracking_uri(root)
+    mlflow.set_tracking_uri(uri)
+    check_store(uri)
+    with store_errors(uri):
+        experiment = mlflow.get_experiment_by_name(name)
+        if experiment is None:
+            return _create_experiment(name, root, uri)
+        if experiment.tags.get(EXPERIMENT_KIND_TAG) != MODEL_TRAINING:  # made before the tag
+            mlflow.tracking.MlflowClient().set_experiment_tag(
+                experiment.experiment_id, EXPERIMENT_KIND_TAG, MODEL_TRAINING
+            )
+        return experiment.experiment_id
+
+
+def _create_experiment(name: str, root: Path, uri: str) -> str:
+    # The default database keeps its artifacts next to it, not in ./mlruns of the cwd; a
+    # server chooses its own artifact store.
+    local = uri == default_uri(root)
+    location = (root / DEFAULT_ARTIFACTS).resolve().as_uri() if local else None
+    try:
+        return mlflow.create_experiment(
+            name, artifact_location=location, tags={EXPERIMENT_KIND_TAG: MODEL_TRAINING}
+        )
+    except MlflowException as exc:
+        if _sqlite_cause(exc) is not None:
+            raise  # the store failed: nothing was created meanwhile
+        return mlflow.get_experiment_by_name(name).experiment_id  # by a parallel run
+
+
+def git_state(root: Path) -> dict[str, str]:
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True)
+        return result.stdout.strip() if result.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    # The pipeline itself rewrites dvc.lock and the committed reports while it runs;
+    # only changes to anything else make the run differ from its commit.
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", ".", *PIPELINE_WRITES)
+    state = {"git_commit": commit, "git_dirty": str(bool(dirty)).lower()}
+    if dirty:  # e.g. params.yaml under `dvc exp run -S`: restorable from the run's artifact
+        paths = ", ".join(line.split(maxsplit=1)[1] for line in dirty.splitlines())
+        state["git_dirty_paths"] = paths[:MAX_TAG_VALUE]
+    return state
+
+
+def _own_section(params: Params, model: str) -> dict[str, str]:
+    """models.<model> under the model's name, its train.* overrides as <model>.train.*."""
+    section = params.model_params(model)
+    flat = lineage.flatten(model, section.model_dump(mode="json", exclude={"train"}))
+    if model_class(model).trained_by_epochs:
+        overrides = section.train.model_dump(mode="json", exclude_none=True)
+        flat |= lineage.flatten(f"{model}.train", overrides)
+    return flat
+
+
+def logged_params(params: Params, model: str | None = None) -> dict[str, str]:
+    """Every param that can change a result, flattened to text: each params.yaml section but
+    gate and tracking, and models.enabled.
+
+    A model's run (`model` given) has its own section only, under its own name
+    (lstm.hidden_size), and train.* as that model trained: with its models.<name>.train
+    overrides applied (also logged as lstm.train.*). The pipeline's run (no `model`) has
+    every enabled model's section, and the shared train.*.
+    """
+    shared = params.model_dump(mode="json", exclude=UNLOGGED_SECTIONS | {"models"})
+    flat = lineage.flatten("", shared)
+    flat["models.enabled"] = params.models.enabled
+    for name in params.models.enabled if model is None else [model]:
+        flat |= _own_section(params, name)
+    if model is not None and model_class(model).trained_by_epochs:
+        flat |= lineage.flatten("train", params.train_for(model).model_dump(mode="json"))
+    return {key: lineage.param_text(value) for key, value in flat.items()}
+
+
+def _epoch_seconds(day: str) -> int:
+    return int(datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.UTC).timestamp())
+
+
+def dataset_source(data: DataSection) -> DatasetSource:
+    """Where the raw table came from, as MLflow describes a dataset's source."""
+    if data.source in ("sample", "csv"):
+        path = data.source_config.path
+        return get_dataset_source_from_json(json.dumps({"uri": path}), source_type="local")
+    if data.source == "yfinance":
+        request = data.yfinance
+        start, end = (_epoch_seconds(day) for day in (request.start, request.end))
+        query = f"period1={start}&period2={end}&interval={request.interval}"
+        return HTTPDatasetSource(f"https://finance.yahoo.com/quote/{data.ticker}/history/?{query}")
+    synthetic = data.synthetic
+    return CodeDatasetSource(
+        {"seqcast.data.sources.synthetic": synthetic.kind, "seed": synthetic.seed}
+    )
+
+
+def raw_dataset(data: DataSection, raw: Path) -> DatasetInput:
+    """The raw price table as the runs' training dataset: its source, its schema and row
+    count, and as digest its md5, the one dvc.lock records."""
+    table = pd.read_parquet(raw)
+    with warnings.catch_warnings():
+        # Integer columns (volume) cannot hold missing values: a note for model signatures.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+        dataset = mlflow.data.from_pandas(
+            table,
+            source=dataset_source(data),
+            name=f"{', '.join(data.all_tickers)} prices ({data.source})",
+            digest=hashlib.md5(raw.read_bytes()).hexdigest(),
+        )
+        described = dataset.to_dict()  # infers the schema
+    entity = Dataset(
+        name=described["name"],
+        digest=described["digest"],
+        source_type=described["source_type"],
+        source=described["source"],
+        schema=described.get("schema"),
+        profile=described.get("profile"),
+    )
+    return DatasetInput(entity, tags=[InputTag(MLFLOW_DATASET_CONTEXT, "training")])
+
+
+@contextmanager
+def model_run(
+    experiment: str,
+    root: Path,
+    run_name: str,
+    tags: dict[str, str],
+    parent_run_id: str | None = None,
+) -> Iterator[Any]:
+    """An MLflow run, nested under `parent_run_id` if given, that ends FINISHED, or FAILED
+    on an exception or a stop signal (the stage turns SIGTERM into one); a run left RUNNING
+    by a killed process (kill -9, a power cut) is ended FAILED by the next run of the same
+    model on this machine."""
+    experiment_id = use_experiment(experiment, root)
+    end_abandoned_runs(experiment_id, tags["model"])
+    owner = {
+        OWNER_HOST: socket.gethostname(),
+        OWNER_PID: str(os.getpid()),
+        OWNER_STARTED: lineage.start_time(psutil.Process()),
+    }
+    with mlflow.start_run(
+        experiment_id=experiment_id,
+        run_name=run_name,
+        tags={**tags, **owner},
+        nested=parent_run_id is not None,
+        parent_run_id=parent_run_id,
+    ) as run:
+        yield run
+
+
+def end_abandoned_runs(experiment_id: str, model: str) -> list[str]:
+    """End FAILED the RUNNING runs of `model` whose process on this machine is gone."""
+    client = mlflow.tracking.MlflowClient()
+    running = client.search_runs(
+        [experiment_id], filter_string=f"tags.model = '{model}' and attributes.status = 'RUNNING'"
+    )
+    ended = []
+    for run in running:
+        tags = run.data.tags
+        if tags.get(OWNER_HOST) != socket.gethostname() or not tags.get(OWNER_PID, "").isdigit():
+            continue  # another machine's run, or one made before these tags existed
+        if not lineage.process_running(int(tags[OWNER_PID]), tags.get(OWNER_STARTED, "")):
+            client.set_tag(run.info.run_id, "seqcast.abandoned", "its process was killed")
+            client.set_terminated(run.info.run_id, status="FAILED")
+            ended.append(run.info.run_id)
+    return ended
+
+
+def log_history(history: dict[str, Any]) -> None:
+    """Per-epoch train and validation loss, one step per epoch, in one batch."""
+    run_id = mlflow.active_run().info.run_id
+    now = int(time.time() * 1000)
+    metrics = [
+        Metric(key, value, timestamp=now, step=epoch)
+        for key in ("train_loss", "val_loss")
+        for epoch, value in enumerate(history[key], start=1)
+    ]
+    client = mlflow.tracking.MlflowClient()
+    for start in range(0, len(metrics), MAX_METRICS_PER_BATCH):  # the limit per call
+        client.log_batch(run_id, metrics=metrics[start : start + MAX_METRICS_PER_BATCH])
+
+
+def execution_label(execution: lineage.Execution, commit: str, changed: list[str] | None) -> str:
+    """What tells this execution's runs apart in MLflow's run list: the DVC experiment's
+    name; else the short commit, and the params changed from it if any."""
+    if execution.experiment:
+        return execution.experiment
+    label = commit[:7]
+    if changed:
+        listed = ", ".join(changed)
+        cut = listed if len(listed) <= NAME_PARAMS_CHARS else listed[:NAME_PARAMS_CHARS] + "..."
+        label = f"{label} {cut}"
+    return label
+
+
+def _description(execution: lineage.Execution, commit: str, changed: list[str] | None) -> str:
+    """The parent run's description (markdown): what ran, from which commit, what changed."""
+    what = "DVC experiment" if execution.experiment else "Run by"
+    base = f"{what} `{execution.experiment or execution.command}`, from commit `{commit[:12]}`."
+    if changed is None:
+        note = f"{base} Which params differ from {lineage.baseline_rev()} is unknown."
+    elif not changed:
+        note = f"{base} Params as committed."
+    else:
+        note = f"{base} Params changed from it:\n\n" + "\n".join(f"- `{c}`" for c in changed)
+    return note[:MAX_TAG_VALUE]
+
+
+def execution_tags(
+    workdir: Path, execution: lineage.Execution, changed: list[str] | None
+) -> dict[str, str]:
+    """Tags that both the parent and the model runs of an execution carry: commit, DVC
+    experiment, the params changed from the baseline, the execution's key."""
+    listed = "unknown" if changed is None else ", ".join(changed)
+    return {
+        **git_state(workdir),
+        **lineage.experiment_tags(),
+        CHANGED_TAG: listed[:MAX_TAG_VALUE],
+        pipeline_run.EXECUTION_TAG: execution.key,
+    }
+
+
+def record_model_run(
+    *,
+    name: str,
+    params: Params,
+    metrics: dict[str, float],
+    history: dict[str, Any],
+    report_dir: Path,
+    model_dir: Path,
+    raw_data: Path,
+    forecaster: "PriceForecaster | None" = None,
+    prices: pd.Series | None = None,
+    inputs: Sequence[Path] = (),
+) -> str:
+    """One MLflow run for one model, nested under its execution's parent run: params, loss
+    per epoch, metrics, the raw data as dataset, artifacts, lineage, and the forecaster as
+    an MLflow pyfunc model named after the model (its input example from `prices`).
+
+    `inputs` are the files and directories the evaluation read; their md5 from dvc.lock
+    is tagged with those of train@name's dependencies.
+    """
+    workdir = Path.cwd()  # where the stage runs: a temporary clone under a queued experiment
+    store_root = lineage.repository_root(workdir)
+    uri = tracking_uri(store_root)
+    hashes = lineage.lock_hashes(workdir / "dvc.lock", f"train@{name}", inputs)
+    execution = lineage.current_execution()
+    changed = lineage.changed_params(workdir)
+    shared = execution_tags(workdir, execution, changed)
+    label = execution_label(execution, shared["git_commit"], changed)
+    dataset = raw_dataset(params.data, raw_data)
+    # The same md5 that dvc.lock records for the raw data.
+    data_tags = {"data_md5": dataset.dataset.digest}
+    tags = {
+        "model": name,
+        "dvc_stages": f"train@{name} evaluate@{name}",
+        pipeline_run.KIND_TAG: pipeline_run.MODEL,
+        **data_tags,
+        **shared,
+        **lineage.dependency_tags(hashes),
+    }
+    with store_errors(uri), store_lock.exclusive(uri):
+        experiment_id = use_experiment(params.tracking.experiment, store_root)
+        client = mlflow.tracking.MlflowClient()
+        pipeline_run.close_abandoned(client, experiment_id, execution.host)
+        parent_id = pipeline_run.find_or_create(
+            client,
+            experiment_id,
+            execution,
+            name=f"pipeline · {label}",
+            tags={
+                **data_tags,
+                **shared,
+                MLFLOW_RUN_NOTE: _description(execution, shared["git_commit"], changed),
+            },
+            params=logged_params(params),
+            dataset=dataset,
+        )
+        try:
+            with model_run(
+                params.tracking.experiment, store_root, f"{name} · {label}", tags, parent_id
+            ) as run:
+                _log_model_run(run.info.run_id, name, params, metrics, history, dataset)
+                _log_model_artifacts(workdir, name, report_dir, model_dir, forecaster, prices)
+                return run.info.run_id
+        except BaseException:
+            pipeline_run.fail(client, parent_id, f"the run of {name} failed")
+            raise
+
+
+def _log_model_run(
+    run_id: str,
+    name: str,
+    params: Params,
+    metrics: dict[str, float],
+    history: dict[str, Any],
+    dataset: DatasetInput,
+) -> None:
+    client = mlflow.tracking.MlflowClient()
+    pipeline_run.log_params(client, run_id, logged_params(params, name))
+    client.log_inputs(run_id, datasets=[dataset])
+    log_history(history)
+    mlflow.log_metrics(metrics)
+
+
+def _log_model_artifacts(
+    workdir: Path,
+    name: str,
+    report_dir: Path,
+    model_dir: Path,
+    forecaster: "PriceForecaster | None",
+    prices: pd.Series | None,
+) -> None:
+    for lineage_file in LINEAGE_FILES:
+        if (workdir / lineage_file).is_file():
+            mlflow.log_artifact(str(workdir / lineage_file), "lineage")
+    mlflow.log_artifacts(str(report_dir), "report")
+    mlflow.log_artifacts(str(model_dir), "seqcast_model")
+    if forecaster is not None:
+        from seqcast.ops.pyfunc_model import log_forecaster
+
+        with tempfile.TemporaryDirectory() as directory:
+            log_forecaster(forecaster, name, prices, Path(directory) / "forecaster")
+
+
+def finish_pipeline_run(
+    params: Params, files: Sequence[Path], metrics: dict[str, dict[str, float]]
+) -> str | None:
+    """At the end of the pipeline (the compare stage): log the report `files` (files or
+    folders) and each model's headline `metrics` ({model: {metric: value}}, as
+    <model>.<metric>) to the execution's parent run, and end it FINISHED. Does nothing, and
+    returns None, when no model run of this execution made a parent (no evaluate@model
+    ran): then no store or experiment is created either. Returns the parent's id."""
+    store_root = lineage.repository_root(Path.cwd())
+    uri = tracking_uri(store_root)
+    database = store_lock.sqlite_path(uri)
+    if database is not None and not database.is_file():
+        return None
+    execution = lineage.current_execution()
+    flat = {
+        f"{model}.{key}": value
+        for model, values in metrics.items()
+        for key, value in values.items()
+    }
+    with store_errors(uri), store_lock.exclusive(uri):
+        check_store(uri)
+        client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+        experiment = client.get_experiment_by_name(params.tracking.experiment)
+        if experiment is None:
+            return None
+        parent = pipeline_run.find(client, experiment.experiment_id, execution)
+        if parent is None:
+            return None
+        pipeline_run.finish(client, parent.info.run_id, files, flat)
+        return parent.info.run_id

@@ -1,0 +1,1 @@
+../../../src/seqcast/models/early_stopping.py
