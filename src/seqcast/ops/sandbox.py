@@ -58,7 +58,8 @@ def merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:
 
 def copy_worktree(root: Path, dest: Path) -> None:
     """Copy what git sees in the working tree: tracked files as they are now, and untracked
-    files that are not ignored (never .venv, data outputs, mlflow.db)."""
+    files that are not ignored (never .venv, data outputs, mlflow.db). A link stays a link
+    (stages/model_code/<name> links to the files a model runs, for dvc.yaml)."""
     listed = _git(root, "ls-files", "-z", "--cached", "--others", "--exclude-standard")
     if listed.returncode != 0:
         raise SeqcastError(f"{root}: not a git repository: {listed.stderr.decode().strip()}")
@@ -66,7 +67,7 @@ def copy_worktree(root: Path, dest: Path) -> None:
         source = root / name
         if source.is_file():  # a tracked file deleted in the working tree is skipped
             (dest / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, dest / name)
+            shutil.copy2(source, dest / name, follow_symlinks=False)
 
 
 def export_commit(root: Path, commit: str, dest: Path) -> None:
