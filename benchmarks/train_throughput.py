@@ -122,7 +122,7 @@ def windows_from_params(path: Path) -> tuple[Windows, Windows]:
     features = join_extra_columns(features, raw, f.extra_inputs, f.join).table
     table = split_table(features, s)
     scaled, scaler = scale_split_table(table, params.scale.method)
-    _, windows = pipeline_preprocessing(scaled, table[data.target], scaler, params)
+    _, windows = pipeline_preprocessing(scaled, table[data.target], scaler, *params.prep_sections())
     return windows["train"], windows["val"]
 
 

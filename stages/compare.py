@@ -12,8 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from seqcast import stage
-from seqcast.jobs.compare import Inputs, compare, publish
-from seqcast.ops import tracking
+from seqcast.jobs.compare import Inputs, compare, publish, record
 from seqcast.params import load_params
 
 
@@ -29,10 +28,10 @@ def main() -> None:
     parser.add_argument("--sweep", required=True, help="the sweep stage's summary (JSON)")
     parser.add_argument("--reports", required=True, help="directory for the report and its data")
     args = parser.parse_args()
-    params = load_params(with_source=False)
+    params = load_params(models=(), with_source=False)
     result = compare(params, Inputs(*(Path(getattr(args, f.name)) for f in fields(Inputs))))
     files = publish(result, Path(args.reports))  # then the parent MLflow run gets them, ends
-    tracking.finish_pipeline_run(params, files=files, metrics=result.metrics)
+    record(params, result, files)
     print(f"compare: {len(result.metrics)} models -> {files[0]}")
 
 

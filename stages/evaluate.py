@@ -17,11 +17,12 @@ def main() -> None:
     parser.add_argument("--windows", required=True, help="the window stage's output directory")
     parser.add_argument("--split", required=True, help="unscaled table with split column")
     parser.add_argument("--raw", required=True, help="raw prices, hashed for lineage")
+    parser.add_argument("--source", required=True, help="where the raw prices came from (JSON)")
     parser.add_argument("--out", required=True, help="directory for metrics, predictions, figures")
     args = parser.parse_args()
-    params = load_params()  # the pipeline's MLflow run logs every enabled model's block
+    params = load_params(models=[args.model], with_source=False)
     table = pd.read_parquet(args.split)
-    paths = {"model": Path(args.model_dir), "windows": Path(args.windows), "raw": Path(args.raw)}
+    paths = {k: Path(getattr(args, k)) for k in ("model_dir", "windows", "raw", "source")}
     with artifacts.output_dir(args.out) as out:
         result = evaluate_model(args.model, paths, table, Path(args.split), params, out)
     record_run(args.model, result.run_id)

@@ -13,16 +13,15 @@ from seqcast.params import load_params
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--evaluations", required=True, help="directory of evaluate@model outputs")
-    parser.add_argument("--windows", required=True, help="the window stage's output directory")
     parser.add_argument("--split", required=True, help="unscaled table with split column")
     parser.add_argument("--out", required=True, help="directory for the forecast CSV, JSON, PNG")
     args = parser.parse_args()
     params = load_params(models=(), with_source=False)
-    f, paths = params.forecast, [Path(p) for p in (args.evaluations, args.windows, args.split)]
-    enabled, ticker = params.models.enabled, params.data.ticker
+    f, enabled, ticker = params.forecast, params.models.enabled, params.data.ticker
     forecast = forecast_trained(
-        *paths, enabled, f.model, f.days, ticker, store_uri(f.model), f.significance
-    )
+        Path(args.evaluations), None, Path(args.split), enabled, f.model, f.days, ticker,
+        store_uri(f.model), f.significance,
+    )  # fmt: skip
     with artifacts.output_dir(args.out) as out:
         artifacts.write_forecast(out, forecast.frame, forecast.summary)
         forecast.figure(out / artifacts.FORECAST_FIGURE)

@@ -18,9 +18,9 @@ def main() -> None:
     parser.add_argument("--out", required=True, help="JSON naming what was registered")
     args = parser.parse_args()
     params = load_params(models=(), with_source=False)
-    line, record = registry.register_selected(
-        params, Path(args.forecast), Path(args.metrics), Path.cwd()
-    )
+    experiment, ticker = params.tracking.experiment, params.data.ticker
+    paths = Path(args.forecast), Path(args.metrics), Path.cwd()
+    line, record = registry.register_selected(experiment, ticker, *paths)
     atomic.write_json(Path(args.out), record)
     print(f"register: {line}")
 

@@ -1,31 +1,30 @@
-"""Stage sweep: every (ticker, model, config, seed, fold) unit of sweep.*, in one stage.
+"""Stage sweep@model: every (ticker, config, seed, fold) unit of sweep.* for one model.
 
 Units finished by an earlier run (data/sweep/units/, by id) are not run again; the others
 run on a local process pool, or on the Ray cluster at SEQCAST_RAY_ADDRESS, which changes
-no result. Writes the table of this sweep's units and the best config per ticker and
-model against naive (reports/sweep.json); logs one MLflow parent run with a child per unit.
+no result. Writes the table of the model's units; logs one MLflow parent run with a child
+per unit. The stage sweep_summary finds the best config per ticker and model.
 """
 
 import argparse
 
-from seqcast import atomic, stage
+from seqcast import stage
 from seqcast.jobs.sweep import run_sweep
-from seqcast.ops.sweeps import results, summary
+from seqcast.ops.sweeps import results
 from seqcast.params import load_params
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("model", help="a model of sweep.models")
     parser.add_argument("table", help="one row per unit (parquet)")
-    parser.add_argument("summary", help="the best config per ticker and model (JSON)")
     args = parser.parse_args()
-    run = run_sweep(load_params())
+    params = load_params(models=[args.model])
+    run = run_sweep(params.model_copy(update={"sweep": params.sweep.for_model(args.model)}))
     results.write_table(run.table, args.table)
-    atomic.write_json(args.summary, run.summary)
-    print(summary.text_table(run.summary))
     print(
-        f"sweep: {len(run.table)} units, {run.ran} run now on {run.executor} and "
-        f"{len(run.table) - run.ran} from the cache, in {run.seconds:.0f} s"
+        f"sweep: {args.model}: {len(run.table)} units, {run.ran} run now on {run.executor} "
+        f"and {len(run.table) - run.ran} from the cache, in {run.seconds:.0f} s"
     )
 
 

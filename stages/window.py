@@ -28,7 +28,8 @@ def main() -> None:
     params = load_params(models=(), with_source=False)
     levels = pd.read_parquet(args.split)[params.data.target]
     scaler = scaler_from_dict(json.loads(Path(args.scaler).read_text()))
-    prep, windows = pipeline_preprocessing(pd.read_parquet(args.scaled), levels, scaler, params)
+    scaled = pd.read_parquet(args.scaled)
+    prep, windows = pipeline_preprocessing(scaled, levels, scaler, *params.prep_sections())
     with artifacts.output_dir(args.out) as out:
         artifacts.write_windows(out, windows, prep)
     shapes = ", ".join(f"{split} {tuple(v.x.shape)}" for split, v in windows.items())

@@ -89,7 +89,7 @@ def rewrite_dvc_yaml() -> None:
             body = stage.get("do", stage)
             for dep in code_deps(current, stage):
                 out.append(f"{indent}- {dep}")
-            if "foreach" in stage and current in ("train", "evaluate"):
+            if "foreach" in stage and current in ("train", "evaluate", "sweep"):
                 out.append(f"{indent}- stages/model_code/${{item}}  # the code of this model")
             if "matrix" in stage:
                 out.append(f"{indent}- stages/model_code/${{item.model}}  # the code of this model")

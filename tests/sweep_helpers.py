@@ -100,7 +100,7 @@ def fold_fails_once(task):
     and fold 1 runs (one per config): inside the unit, as a lost node would."""
     from unittest import mock
 
-    from seqcast.ops.sweeps.units import run_task
+    from seqcast.jobs.sweep_units import run_task
 
     unit = task.unit
     marker = Path(os.environ[MARKERS]) / task.unit_id
@@ -118,7 +118,7 @@ def fold_fails_once(task):
 def worker_dies_once(task):
     """run_task, except that the first unit to run ends its worker process outright, as the
     kernel's out-of-memory killer would: no exception, no clean-up."""
-    from seqcast.ops.sweeps.units import run_task
+    from seqcast.jobs.sweep_units import run_task
 
     marker = Path(os.environ[MARKERS]) / "died"
     if not marker.exists():

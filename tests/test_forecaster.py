@@ -33,7 +33,7 @@ def _history(n=400, seed=0) -> pd.DataFrame:
 
 def test_naive_forecasts_the_last_price_on_the_next_business_days():
     history = _history()
-    forecaster = PriceForecaster.fit(history, "naive", _params())
+    forecaster = PriceForecaster.fit(history, "naive", **_params().fit_sections("naive"))
     forecast = forecaster.predict(history, steps=5)
     assert list(forecast["step"]) == [1, 2, 3, 4, 5]
     np.testing.assert_allclose(forecast["forecast"], history["close"].iloc[-1])
@@ -43,7 +43,7 @@ def test_naive_forecasts_the_last_price_on_the_next_business_days():
 @pytest.mark.parametrize("name", ["linear", "gru"])
 def test_a_saved_forecaster_loads_and_forecasts_bit_for_bit(tmp_path, name):
     history = _history()
-    forecaster = PriceForecaster.fit(history, name, _params())
+    forecaster = PriceForecaster.fit(history, name, **_params().fit_sections(name))
     forecaster.save(tmp_path / "f")
     loaded = PriceForecaster.load(tmp_path / "f")
     pd.testing.assert_frame_equal(loaded.predict(history, 7), forecaster.predict(history, 7))
@@ -69,7 +69,7 @@ def test_from_any_test_origin_it_forecasts_what_the_evaluation_scores():
 
 def test_a_date_column_and_a_series_work_like_a_date_index():
     history = _history()
-    forecaster = PriceForecaster.fit(history, "linear", _params())
+    forecaster = PriceForecaster.fit(history, "linear", **_params().fit_sections("linear"))
     by_index = forecaster.predict(history, 3)
     pd.testing.assert_frame_equal(forecaster.predict(history.reset_index(), 3), by_index)
     pd.testing.assert_frame_equal(forecaster.predict(history["close"], 3), by_index)
@@ -77,7 +77,7 @@ def test_a_date_column_and_a_series_work_like_a_date_index():
 
 def test_bad_histories_fail_with_one_clear_message(tmp_path):
     history = _history()
-    forecaster = PriceForecaster.fit(history, "naive", _params())
+    forecaster = PriceForecaster.fit(history, "naive", **_params().fit_sections("naive"))
     with pytest.raises(SeqcastError, match="forecasts from the last"):
         forecaster.predict(history.iloc[:5], 3)
     with pytest.raises(SeqcastError, match="no 'close' column"):

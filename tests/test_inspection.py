@@ -25,6 +25,8 @@ def _windows(seed: int, n: int, length: int = 7) -> Windows:
 
 
 def _fitted(name: str, **model):
+    if "skip" in model_class(name).Config.model_fields:
+        model = {"skip": "none"} | model  # the recurrent layers and head alone
     params = parse_params(
         {
             "train": {"max_epochs": 2, "batch_size": 8, "learning_rate": 0.05, "device": "cpu"},

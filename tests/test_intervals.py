@@ -60,7 +60,9 @@ def test_a_random_walk_s_intervals_grow_as_the_root_of_the_step_and_cover_as_pro
     rng = np.random.default_rng(7)
     prices = _series(1000 + np.cumsum(rng.normal(0, 1, 6000)))
     fitted = 3000
-    forecaster = PriceForecaster.fit(prices.iloc[:fitted], "naive", _params(days=10))
+    forecaster = PriceForecaster.fit(
+        prices.iloc[:fitted], "naive", **_params(days=10).fit_sections("naive")
+    )
     intervals = forecaster.intervals
     assert intervals.levels == (0.8, 0.95)
     steps = np.arange(1, 11)
@@ -82,7 +84,7 @@ def test_a_noisy_sine_fitted_by_the_linear_model_is_covered_at_the_nominal_level
     t = np.arange(5000)
     prices = _series(100 + 10 * np.sin(2 * np.pi * t / 50) + rng.normal(0, 1, len(t)))
     params = _params(days=5, target={"transform": "level"})
-    forecaster = PriceForecaster.fit(prices.iloc[:2500], "linear", params)
+    forecaster = PriceForecaster.fit(prices.iloc[:2500], "linear", **params.fit_sections("linear"))
     step_one = forecaster.intervals.widths[0]
     assert step_one[0] == pytest.approx(Z["80"], rel=0.2)
     assert step_one[1] == pytest.approx(Z["95"], rel=0.2)
@@ -105,13 +107,17 @@ def test_relative_intervals_keep_their_coverage_when_the_price_is_ten_times_high
     table = _with_test_block(prices, fitted)
     covered = {}
     for kind in ("relative", "absolute"):
-        forecaster = PriceForecaster.fit(prices.iloc[:fitted], "naive", _params(5, kind))
+        forecaster = PriceForecaster.fit(
+            prices.iloc[:fitted], "naive", **_params(5, kind).fit_sections("naive")
+        )
         report = coverage(forecaster.block_errors(table, "test", 5), forecaster.intervals)
         covered[kind] = (report["80"]["coverage"], report["95"]["coverage"])
     assert covered["relative"][0] == pytest.approx(0.8, abs=0.05)
     assert covered["relative"][1] == pytest.approx(0.95, abs=0.03)
     assert covered["absolute"][0] < 0.5 and covered["absolute"][1] < 0.7
-    relative = PriceForecaster.fit(prices.iloc[:fitted], "naive", _params(5, "relative"))
+    relative = PriceForecaster.fit(
+        prices.iloc[:fitted], "naive", **_params(5, "relative").fit_sections("naive")
+    )
     frame = relative.predict(prices, 5)
     # forecast * exp(+-w): the band is a share of the forecast, wider above than below
     np.testing.assert_allclose(
@@ -134,7 +140,7 @@ def test_calibration_reads_validation_rows_only():
     """Test rows, however wild, change nothing: the widths come from validation errors."""
     rng = np.random.default_rng(2)
     prices = _series(100 + np.cumsum(rng.normal(0, 1, 400)))
-    forecaster = PriceForecaster.fit(prices, "naive", _params(days=3))
+    forecaster = PriceForecaster.fit(prices, "naive", **_params(days=3).fit_sections("naive"))
     labels = ["train"] * 250 + ["val"] * 80 + ["test"] * 70
     table = pd.DataFrame({"close": prices, "split": labels})
     wild = table.assign(close=np.where(table["split"] == "test", 1e6, table["close"]))
@@ -146,7 +152,7 @@ def test_calibration_reads_validation_rows_only():
 def test_bounds_bracket_the_forecast_and_travel_through_save_and_load(tmp_path):
     rng = np.random.default_rng(4)
     prices = _series(100 + np.cumsum(rng.normal(0, 1, 400)))
-    forecaster = PriceForecaster.fit(prices, "linear", _params(days=8))
+    forecaster = PriceForecaster.fit(prices, "linear", **_params(days=8).fit_sections("linear"))
     frame = forecaster.predict(prices, 8)
     assert list(frame.columns) == [
         "step", "forecast", "lower_80", "upper_80", "lower_95", "upper_95"
@@ -181,6 +187,6 @@ def test_auto_is_relative_for_positive_prices_and_absolute_for_a_series_crossing
     rng = np.random.default_rng(6)
     sine = _series(np.sin(np.arange(600) / 8) + rng.normal(0, 0.1, 600))  # around 0
     params = _params(days=3, intervals="auto", features={"returns": False})
-    forecaster = PriceForecaster.fit(sine, "linear", params)
+    forecaster = PriceForecaster.fit(sine, "linear", **params.fit_sections("linear"))
     assert forecaster.intervals.kind == "absolute"
     assert forecaster.intervals.to_dict()["errors"] == "absolute"

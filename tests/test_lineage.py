@@ -178,7 +178,7 @@ def test_every_run_carries_the_lock_hashes_of_its_inputs(pipeline_repo, runs):
             k.removeprefix("dvc_dep."): v for k, v in tags.items() if k.startswith("dvc_dep.")
         }
         assert logged == expected, name
-        assert set(expected) >= {"stages/train.py", "src/seqcast/models"}
+        assert set(expected) >= {"stages/train.py", f"stages/model_code/{name}"}
         # A plain `dvc repro`: no experiment.
         assert "dvc_exp_name" not in tags and "dvc_exp_baseline" not in tags
 

@@ -5,8 +5,8 @@ import pytest
 import torch
 from torch import nn
 
+from seqcast.models.numpy_net import NumpyNetConfig, NumpyRecurrentNet
 from seqcast.models.numpy_optim import SGD, Adam, ReduceOnPlateau, clip_grad_norm
-from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet
 from seqcast.models.recurrent_net import NetConfig, RecurrentNet
 
 

@@ -15,7 +15,7 @@ from torch import nn
 from seqcast.errors import SeqcastError
 from seqcast.models import numpy_cells
 from seqcast.models.numpy_cells import LayerWeights
-from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet, parameter_shapes
+from seqcast.models.numpy_net import NumpyNetConfig, NumpyRecurrentNet, parameter_shapes
 from seqcast.models.recurrent_net import NetConfig, RecurrentNet
 
 RTOL = 1e-6

@@ -10,6 +10,8 @@ from seqcast.errors import SeqcastError
 from seqcast.models import model_names
 from seqcast.params import Params, load_params, parse_params
 
+ROOT = Path(__file__).resolve().parents[1]
+
 REPO = Path(__file__).resolve().parents[1]
 PARAMS_FILE = REPO / "params.yaml"
 
@@ -198,3 +200,18 @@ def test_model_params_returns_each_models_section():
     assert params.model_params("lstm").hidden_size == 8
     assert params.model_params("gru").hidden_size == 32
     assert params.model_params("linear").alpha == 0.5
+
+
+def test_the_code_defaults_are_the_pipelines_written_once():
+    """params.yaml shows the defaults that the code holds: a notebook's parse_params({}),
+    Params' sections and every model's Config give the pipeline's values, key by key."""
+    from seqcast.ops.lineage import flatten
+
+    code = flatten("", parse_params({}).model_dump(mode="json"))
+    pipeline = flatten("", load_params(ROOT / "params.yaml").model_dump(mode="json"))
+    differ = {
+        key: (code.get(key), pipeline.get(key))
+        for key in sorted(code.keys() | pipeline.keys())
+        if code.get(key) != pipeline.get(key)
+    }
+    assert not differ, f"the code's defaults and params.yaml disagree (code, file): {differ}"

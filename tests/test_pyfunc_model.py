@@ -24,7 +24,7 @@ def _logged(tmp_path):
     from seqcast.ops.pyfunc_model import log_forecaster
 
     history = _history()
-    forecaster = PriceForecaster.fit(history, "linear", _params())
+    forecaster = PriceForecaster.fit(history, "linear", **_params().fit_sections("linear"))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     mlflow.set_tracking_uri(uri)
     mlflow.set_experiment("pyfunc")

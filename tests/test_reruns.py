@@ -1,33 +1,27 @@
 """One edit, one rerun: after an edit, `dvc status` lists the stages it affects and no other.
 
 Each test edits one file of a reproduced pipeline's copy (the tiny params of
-tests/repo_helpers.py: every model but numpy_rnn and numpy_lstm enabled, the baselines
-swept) and reads which stages DVC would rerun. `dvc status` lists the stages whose own
-dependencies changed; what reads their outputs reruns only if those outputs change.
+tests/repo_helpers.py: every model but numpy_rnn and numpy_lstm enabled, naive and linear
+backtested and swept) and reads which stages DVC would rerun. `dvc status` lists the
+stages whose own dependencies changed; what reads their outputs reruns only if those
+outputs change.
 """
 
 import json
-import re
 from pathlib import Path
 
 import pytest
-from repo_helpers import run, write_params
+from repo_helpers import TINY, run, write_params
 
 pytestmark = pytest.mark.slow
 
-NETWORKS = {"rnn", "lstm", "gru"}
+NETWORKS = ("rnn", "lstm", "gru")
 
 
 def changed_stages(repo: Path) -> set[str]:
     result = run(repo, "dvc", "status", "--json")
     assert result.returncode == 0, result.stdout + result.stderr
     return {name.split(":")[-1] for name in json.loads(result.stdout or "{}")}
-
-
-def model_of(stage: str) -> str | None:
-    """The model a stage belongs to: train@lstm, evaluate@lstm, backtest@2-lstm."""
-    match = re.fullmatch(r"(train|evaluate)@(\w+)|backtest@[\w-]+?-(\w+)", stage)
-    return None if match is None else (match[2] or match[3])
 
 
 def comment(repo: Path, path: str) -> None:
@@ -39,36 +33,32 @@ def test_the_reproduced_pipeline_is_up_to_date(pipeline_copy):
     assert changed_stages(pipeline_copy) == set()
 
 
-def test_a_comment_in_a_model_that_is_not_enabled_reruns_no_stage_of_another_model(
-    pipeline_copy,
-):
-    # numpy_cells.py is the NumPy networks' code; of them the tiny params enable numpy_gru
-    comment(pipeline_copy, "src/seqcast/models/numpy_cells.py")
-    changed = changed_stages(pipeline_copy)
-    # evaluate@<model> logs the pipeline's MLflow run with every enabled model's block
-    others = {s for s in changed if not s.startswith("evaluate@")}
-    assert {model_of(s) for s in others} - {None} == {"numpy_gru"}, changed
-    # the stages that may load any model: what reads every model's output
-    assert {s for s in others if model_of(s) is None} <= {"forecast", "compare", "sweep"}
-    assert not {"download", "check", "featurize", "split", "scale", "window"} & changed
+def test_a_comment_in_a_models_code_reruns_that_models_stages_only(pipeline_copy):
+    # the NumPy networks' training loop: of them the tiny params enable numpy_gru
+    comment(pipeline_copy, "src/seqcast/models/numpy_training.py")
+    assert changed_stages(pipeline_copy) == {"train@numpy_gru", "evaluate@numpy_gru"}
 
 
-def test_a_comment_in_a_source_that_is_not_used_reruns_no_data_preparation(pipeline_copy):
+def test_a_comment_in_a_model_that_is_not_enabled_reruns_no_stage(pipeline_copy):
+    enabled = [m for m in TINY["models"]["enabled"] if not m.startswith("numpy_")]
+    write_params(pipeline_copy, {"models": {"enabled": enabled}})
+    before = changed_stages(pipeline_copy)  # what the params change reruns
+    comment(pipeline_copy, "src/seqcast/models/numpy_training.py")
+    assert changed_stages(pipeline_copy) == before
+
+
+def test_a_comment_in_a_source_that_is_not_used_reruns_download_and_the_sweep(pipeline_copy):
     comment(pipeline_copy, "src/seqcast/data/sources/yfinance_source.py")
-    changed = changed_stages(pipeline_copy)
-    # download reruns and writes the same table; evaluate logs the dataset of the chosen
-    # source, whichever it is, so it declares every source (docs/architecture.md)
-    assert changed - {"download", "sweep"} == {s for s in changed if s.startswith("evaluate@")}
-    assert not {"check", "featurize", "split", "scale", "window"} & changed
+    # download writes the same table, so nothing after it reruns; each sweep@model loads
+    # its tickers through data.source, whichever it is (docs/architecture.md)
+    assert changed_stages(pipeline_copy) == {"download", "sweep@naive", "sweep@linear"}
 
 
 def test_a_comment_in_the_recurrent_models_reruns_the_networks_only(pipeline_copy):
     comment(pipeline_copy, "src/seqcast/models/recurrent.py")
-    changed = changed_stages(pipeline_copy)
-    others = {s for s in changed if not s.startswith("evaluate@")}
-    assert {model_of(s) for s in others} - {None} == NETWORKS, changed
-    assert {f"train@{m}" for m in NETWORKS} <= changed
-    assert {s for s in others if model_of(s) is None} <= {"forecast", "compare", "sweep"}
+    assert changed_stages(pipeline_copy) == {
+        f"{stage}@{model}" for stage in ("train", "evaluate") for model in NETWORKS
+    }
 
 
 def test_a_comment_in_the_report_reruns_compare_only(pipeline_copy):
@@ -78,7 +68,11 @@ def test_a_comment_in_the_report_reruns_compare_only(pipeline_copy):
 
 def test_a_model_param_reruns_that_model_only(pipeline_copy):
     write_params(pipeline_copy, {"models": {"lstm": {"hidden_size": 9}}})
-    changed = changed_stages(pipeline_copy)
-    assert {model_of(s) for s in changed} - {None} == {"lstm"}, changed
-    # the sweep reads every models.* block (issue 25: one sweep stage per model, to do)
-    assert {s for s in changed if model_of(s) is None} <= {"sweep"}, changed
+    assert changed_stages(pipeline_copy) == {"train@lstm"}
+
+
+def test_a_swept_models_param_reruns_its_own_sweep_only(pipeline_copy):
+    write_params(pipeline_copy, {"models": {"linear": {"alpha": 2.0}}})
+    assert changed_stages(pipeline_copy) == {
+        "train@linear", "backtest@2-linear", "backtest@1-linear", "sweep@linear"
+    }  # fmt: skip

@@ -13,8 +13,9 @@ from sweep_helpers import TICKERS, InProcess, kaggle_csv, sweep_params, sweep_ra
 
 from seqcast.errors import SeqcastError
 from seqcast.jobs.sweep import grid_units, run_sweep
+from seqcast.jobs.sweep_units import run_task, unit_id, unit_params
 from seqcast.ops.sweeps import executors, space, summary
-from seqcast.ops.sweeps.units import Unit, run_task, unit_id, unit_params
+from seqcast.ops.sweeps.units import Unit
 from seqcast.params import parse_params
 
 

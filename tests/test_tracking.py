@@ -12,6 +12,7 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
+from seqcast.jobs import run_params
 from seqcast.ops import lineage, pipeline_run, tracking
 from seqcast.params import parse_params
 
@@ -170,7 +171,7 @@ def _params(**update) -> object:
 
 def test_a_models_run_logs_every_result_changing_section_and_its_own_under_its_name():
     params = _params()
-    lstm = tracking.logged_params(params, "lstm")
+    lstm = run_params.logged_params(params, "lstm")
     sections = {key.split(".")[0] for key in lstm}
     assert {"data", "features", "split", "scale", "window", "target", "multistep"} <= sections
     assert {"seeds", "backtest", "forecast", "train", "models", "lstm"} <= sections
@@ -184,14 +185,14 @@ def test_a_models_run_logs_every_result_changing_section_and_its_own_under_its_n
     assert lstm["seeds.count"] == "1" and lstm["backtest.origins"] == "[3, 2, 1]"
     assert all(isinstance(v, str) for v in lstm.values())
 
-    linear = tracking.logged_params(params, "linear")
+    linear = run_params.logged_params(params, "linear")
     assert linear["linear.alpha"] == "1.0" and linear["train.learning_rate"] == "0.001"
     assert not any(key.startswith(("lstm.", "model.")) for key in linear)
-    assert tracking.logged_params(params, "naive").keys() < linear.keys()
+    assert run_params.logged_params(params, "naive").keys() < linear.keys()
 
 
 def test_the_pipelines_run_logs_every_enabled_models_section():
-    logged = tracking.logged_params(_params())
+    logged = run_params.logged_params(_params())
     assert logged["linear.alpha"] == "1.0" and logged["lstm.hidden_size"] == "32"
     assert logged["train.learning_rate"] == "0.001"  # shared; lstm's own is lstm.train.*
     assert logged["lstm.train.learning_rate"] == "0.003"
@@ -251,7 +252,6 @@ def _parent(client, experiment: str, execution: lineage.Execution) -> str:
         execution,
         name=f"pipeline · {execution.pid}",
         tags={"git_commit": "abc"},
-        params={"window.length": "10"},
         dataset=_dataset(),
     )
 
@@ -273,7 +273,7 @@ def test_the_model_runs_of_one_execution_share_one_parent(client, store):
     run = pipeline_run.find(client, experiment, one)
     assert run.info.run_id == parent and run.info.status == "RUNNING"
     assert run.data.tags["seqcast.execution"] == one.key
-    assert run.data.params == {"window.length": "10"}
+    assert run.data.params == {}  # the compare stage logs them, as it ends the run
     assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["t"]
 
 
@@ -304,15 +304,17 @@ def test_the_compare_stage_finishes_its_executions_parent(client, store, tmp_pat
     (tmp_path / "figures" / "f.png").write_bytes(b"png")
     metrics = {"naive": {"rmse": 2.0}, "linear": {"rmse": 1.5, "mae": 1.0}}
     files = [report, tmp_path / "figures"]
+    logged = run_params.logged_params(params)
     # No model run made a parent in this execution: nothing happens.
-    assert tracking.finish_pipeline_run(params, files, metrics) is None
+    assert tracking.finish_pipeline_run("finish", logged, files, metrics) is None
     experiment = tracking.use_experiment("finish", store)
-    assert tracking.finish_pipeline_run(params, files, metrics) is None
+    assert tracking.finish_pipeline_run("finish", logged, files, metrics) is None
 
     parent = _parent(client, experiment, lineage.current_execution())
-    assert tracking.finish_pipeline_run(params, files, metrics) == parent
+    assert tracking.finish_pipeline_run("finish", logged, files, metrics) == parent
     run = client.get_run(parent)
     assert run.info.status == "FINISHED"
+    assert run.data.params == logged  # the params, logged as the run ends
     assert run.data.metrics == {"naive.rmse": 2.0, "linear.rmse": 1.5, "linear.mae": 1.0}
     listed = {a.path for a in client.list_artifacts(parent, "report")}
     assert listed == {"report/comparison.md", "report/figures"}
@@ -322,7 +324,7 @@ def test_without_a_store_the_compare_stage_creates_none(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("DVC_ROOT", raising=False)
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    assert tracking.finish_pipeline_run(parse_params({}), [], {"naive": {"rmse": 1.0}}) is None
+    assert tracking.finish_pipeline_run("seqcast", {}, [], {"naive": {"rmse": 1.0}}) is None
     assert list(tmp_path.iterdir()) == []
 
 
@@ -334,7 +336,8 @@ def test_the_raw_data_is_a_dataset_with_its_source_and_dvc_md5(prices, tmp_path)
     prices.to_parquet(raw, index=False)
     md5 = hashlib.md5(raw.read_bytes()).hexdigest()
 
-    sample = tracking.raw_dataset(parse_params({}).data, raw)
+    origin = {"source": "sample", "path": "data/sample/stocks.csv"}  # download's source.json
+    sample = tracking.raw_dataset(raw, origin, "AAPL", ["AAPL"])
     assert sample.dataset.digest == md5
     assert sample.dataset.name == "AAPL prices (sample)"
     assert (sample.dataset.source_type, sample.dataset.source) == (
@@ -345,18 +348,21 @@ def test_the_raw_data_is_a_dataset_with_its_source_and_dvc_md5(prices, tmp_path)
     assert [(t.key, t.value) for t in sample.tags] == [("mlflow.data.context", "training")]
 
     data = {"source": "yfinance", "ticker": "MSFT", "tickers": ["MSFT", "IBM"]}
-    online = tracking.raw_dataset(parse_params({"data": data}).data, raw).dataset
+    origin = {"source": "yfinance", "request": {"start": "2020-01-02", "end": "2021-01-04"}}
+    origin["request"]["interval"] = "1d"
+    online = tracking.raw_dataset(raw, origin, "MSFT", ["MSFT", "IBM"]).dataset
     assert online.name == "MSFT, IBM prices (yfinance)" and online.source_type == "http"
     assert "https://finance.yahoo.com/quote/MSFT/history/" in online.source
 
     data = {"source": "synthetic", "ticker": "noise", "target": "value"}
     data["synthetic"] = {"kind": "noise", "seed": 3}
-    made = tracking.raw_dataset(parse_params({"data": data}).data, raw).dataset
+    origin = {"source": "synthetic", "kind": "noise", "seed": 3}
+    made = tracking.raw_dataset(raw, origin, "noise", ["noise"]).dataset
     assert made.source_type == "code" and '"seed": 3' in made.source
 
 
 def test_a_table_with_integer_columns_logs_no_warning(prices, tmp_path, recwarn):
     raw = tmp_path / "prices.parquet"
     prices.to_parquet(raw, index=False)
-    tracking.raw_dataset(parse_params({}).data, raw)
+    tracking.raw_dataset(raw, {"source": "sample", "path": "x.csv"}, "AAPL", ["AAPL"])
     assert [str(w.message) for w in recwarn] == []

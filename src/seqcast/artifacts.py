@@ -30,6 +30,10 @@ PREDICTIONS = "predictions.csv"
 SEEDS = "seeds.json"  # metrics per training seed; reports/seeds.json: their summary
 FOLD = "fold.json"
 INTERVALS = "intervals.json"  # conformal half-widths and their coverage on the scored block
+# what an evaluation says of its model: trained by epochs?, its flattened params block
+MODEL_SUMMARY = "model.json"
+# its validation errors and forecast past the last date, for the forecast stage
+OUTLOOK = "outlook.json"
 FORECASTER = "forecaster"  # the calibrated PriceForecaster, as PriceForecaster.save writes it
 SCALER = "scaler.json"
 # reports/forecast: the forecast stage's
@@ -180,6 +184,26 @@ def write_evaluation(
     """evaluate@model's scores: metrics, per step, per seed, predictions."""
     write_scores(out, predictions, by_step)
     write_seed_metrics(out, seeds)
+
+
+def write_model_summary(out: Path, trained_by_epochs: bool, params: dict[str, Any]) -> None:
+    """Beside an evaluation: whether its model trains by epochs, and its params block as
+    the pipeline's MLflow run logs it, so that compare needs no model's code or block."""
+    summary = {"trained_by_epochs": trained_by_epochs, "params": params}
+    atomic.write_json(out / MODEL_SUMMARY, summary)
+
+
+def read_model_summary(directory: str | Path) -> dict[str, Any]:
+    return _json(Path(directory) / MODEL_SUMMARY)
+
+
+def write_outlook(out: Path, outlook: dict[str, Any]) -> None:
+    """Beside an evaluation: seqcast.jobs.forecast.model_outlook, floats written exactly."""
+    atomic.write_json(out / OUTLOOK, outlook)
+
+
+def read_outlook(directory: str | Path) -> dict[str, Any]:
+    return _json(Path(directory) / OUTLOOK)
 
 
 def write_forecast(out: Path, frame: pd.DataFrame, summary: dict[str, Any]) -> None:

@@ -131,8 +131,11 @@ def serve_ui(args: argparse.Namespace) -> None:
     """The MLflow UI over this repository's store (or MLFLOW_TRACKING_URI's), bound to
     127.0.0.1. The process becomes the MLflow server; Ctrl-C stops it."""
     from seqcast.ops import ui
+    from seqcast.params import load_params
 
-    ui.serve(Path.cwd(), args.port)
+    root = Path.cwd()
+    tracking = load_params(root / "params.yaml", models=(), with_source=False).tracking
+    ui.serve(root, args.port, tracking.experiment)
 
 
 @command("check-lock", "fail when dvc.lock does not describe what is committed")

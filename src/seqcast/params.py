@@ -13,7 +13,6 @@ imports lstm's code and no other model's or source's (a DVC stage depends on wha
 runs). `load_params()` validates the whole file: `seqcast check` does.
 """
 
-import datetime
 import functools
 import re
 from collections.abc import Sequence
@@ -26,33 +25,32 @@ from pydantic import (
     BeforeValidator,
     Field,
     ValidationError,
+    ValidationInfo,
     create_model,
     model_validator,
 )
 
 from seqcast.config import (
-    Fraction,
-    IsoDate,
-    PositiveFloat,
     PositiveInt,
     Section,
     choices,
-    is_iso_date,
 )
+from seqcast.data.features import DEFAULT_TARGET, FeatureParams, FeatureSpec, split_extra_column
 from seqcast.errors import SeqcastError
+from seqcast.forecasting.folds import BacktestParams, Origin
+from seqcast.forecasting.forecaster import REGISTRY_SCHEME, ForecastParams
+from seqcast.models.catalog import known_model as _known_model
 from seqcast.models.catalog import model_class, model_names
 from seqcast.models.train_config import TrainConfig, with_overrides
+from seqcast.ops.sweeps.space import Range, SpaceValues
+from seqcast.prep.preprocessing import MultistepParams
+from seqcast.prep.scaling import ScaleParams
+from seqcast.prep.splitting import SplitParams
+from seqcast.prep.transforms import TargetParams
+from seqcast.prep.windows import WindowParams
 from seqcast.scoring.metrics import METRICS
 
 Ticker = Annotated[str, Field(min_length=1)]
-
-
-def _known_model(where: str, name: str) -> None:
-    """`where` is how the message names the key: "models.enabled contains", ..."""
-    if name not in model_names():
-        raise ValueError(
-            f"{where} {name!r}: not a known model; choose from {', '.join(model_names())}"
-        )
 
 
 def _blocks(base: type[Section], configs: dict[str, type[Section]]) -> dict[str, Any]:
@@ -86,7 +84,7 @@ class DataSection(Section):
     ticker: Ticker = "AAPL"  # the series to forecast
     # every ticker to load, data.ticker among them; []: data.ticker
     tickers: list[Ticker] = Field(default_factory=list)
-    target: str = "close"  # column of data.ticker to forecast
+    target: str = DEFAULT_TARGET  # column of data.ticker to forecast
 
     @property
     def all_tickers(self) -> list[str]:
@@ -158,167 +156,31 @@ def _data_params(source: str | None) -> type[DataSection]:
     )
 
 
-class FeatureParams(Section):
-    lags: Annotated[int, Field(ge=0)] = 5
-    rolling_windows: list[Annotated[int, Field(ge=2)]] = Field(default_factory=lambda: [10])
-    returns: bool = True
-    # more inputs, each "TICKER.column", e.g. MSFT.close
-    extra_columns: list[str] = Field(default_factory=list)
-    join: Literal["exact", "inner"] = "exact"  # extra inputs missing on a target date: error / drop
-
-    @property
-    def extra_inputs(self) -> list[tuple[str, str]]:
-        """(ticker, column) of each extra input column."""
-        return [split_extra_column(name) for name in self.extra_columns]
-
-
-EXTRA_COLUMN = re.compile(r"^(?P<ticker>.+)\.(?P<column>[a-z][a-z0-9_]*)$")
-
-
-def split_extra_column(name: str) -> tuple[str, str]:
-    match = EXTRA_COLUMN.match(name)
-    if match is None:
-        raise ValueError(
-            f"features.extra_columns contains {name!r}: write TICKER.column, e.g. MSFT.close"
-        )
-    return match["ticker"], match["column"]
-
-
-class SplitParams(Section):
-    train: Fraction = 0.7
-    val: Annotated[float, Field(ge=0, lt=1)] = 0.15  # 0: no validation block
-    gap: Annotated[int, Field(ge=0)] = 0
-    test_rows: PositiveInt | None = None  # the last N rows are the test block
-    test_start: IsoDate | None = None  # or: the test block starts on this date
-
-    @model_validator(mode="after")
-    def _leaves_a_test_split(self) -> "SplitParams":
-        if self.test_rows is not None and self.test_start is not None:
-            raise ValueError(
-                f"split.test_rows = {self.test_rows} and split.test_start = "
-                f"{self.test_start}: set one of them (or neither, for the fractions)"
-            )
-        fixed = self.test_rows is not None or self.test_start is not None
-        if not fixed and self.train + self.val >= 1:
-            raise ValueError(
-                f"split.train + split.val = {self.train + self.val:g}: must be below 1 "
-                "so that a test split remains"
-            )
-        return self
-
-
-class ScaleParams(Section):
-    method: Literal["minmax", "standard"] = "minmax"
-
-
-class WindowParams(Section):
-    length: PositiveInt = 20
-    horizon: PositiveInt = 1
-
-
-class TargetParams(Section):
-    transform: Literal["level", "difference", "log_return"] = "level"
-
-
-class MultistepParams(Section):
-    steps: PositiveInt = 1
-    strategy: Literal["recursive", "direct"] = "recursive"
-
-
-REGISTRY_SCHEME = "models:/"
-
-
-class ForecastParams(Section):
-    model: str = "best"  # best, a model of models.enabled, or models:/<name>@<alias>
-    days: PositiveInt = 20
-    intervals: Literal["auto", "relative", "absolute"] = "auto"
-    # best: choose among naive and the models that beat it on validation with a one-sided
-    # Diebold-Mariano p below this, Holm-adjusted across the models; null: the lowest
-    # validation RMSE, however slight
-    significance: Annotated[float, Field(gt=0, lt=1)] | None = 0.05
-
-
-def _origin(value: Any) -> Any:
-    """A fold number k >= 1, or a date written YYYY-MM-DD, quoted or not, kept as that
-    string (both become DVC stage names)."""
-    if isinstance(value, bool):
-        raise ValueError(f"backtest.origins: {value!r} is neither a fold number nor a date")
-    if isinstance(value, int):
-        if value < 1:
-            raise ValueError(f"backtest.origins: {value} is not a fold number (1, 2, ...)")
-        return value
-    if isinstance(value, datetime.date):
-        return value.isoformat()
-    if isinstance(value, str) and not is_iso_date(value):
-        raise ValueError(f"backtest.origins: {value!r} is not a date YYYY-MM-DD nor a fold number")
-    return value
-
-
-Origin = Annotated[int | str, BeforeValidator(_origin)]
-
-
-class BacktestParams(Section):
-    # k: the fold whose test block ends k - 1 blocks of test_days before the test split, so
-    # that the default fits any series; or a date: the last day the fold learns from.
-    origins: list[Origin] = Field(default_factory=lambda: [3, 2, 1])
-    models: list[str] = Field(default_factory=lambda: ["naive", "linear"])
-    scheme: Literal["expanding", "sliding"] = "expanding"
-    train_days: PositiveInt = 1500
-    val_days: PositiveInt = 250
-    test_days: PositiveInt = 100
-
-    @model_validator(mode="after")
-    def _known_models_and_ordered_origins(self) -> "BacktestParams":
-        for name in self.models:
-            _known_model("backtest.models contains", name)
-        if self.origins and not self.models:
-            raise ValueError(
-                "backtest.models is empty: list the models each fold retrains, or leave "
-                "backtest.origins empty (no walk-forward backtest)"
-            )
-        if len({str(o) for o in self.origins}) != len(self.origins):
-            raise ValueError(f"backtest.origins = {self.origins}: list each origin once")
-        return self
-
-
-class Range(Section):
-    """A numeric range that sweep.search = tpe samples from: {low, high} and, optionally,
-    log (sample on a log scale) or step (integers or a float grid)."""
-
-    low: float
-    high: float
-    log: bool = False
-    step: PositiveFloat | None = None
-
-    @model_validator(mode="after")
-    def _ordered(self) -> "Range":
-        if not self.low < self.high:
-            raise ValueError(f"a range needs low < high, got low {self.low}, high {self.high}")
-        if self.log and self.low <= 0:
-            raise ValueError(f"a log range needs low > 0, got {self.low}")
-        return self
-
-
-# sweep.space.<model>.<key>: a list of values (grid, or a choice for tpe), or a Range (tpe)
-SpaceValues = list[Any] | Range
-
-
 class SweepParams(Section):
     """sweep.*: many (ticker, model, params, seed, fold) units in one stage (seqcast.ops.sweeps)."""
 
-    tickers: list[Ticker] = Field(default_factory=list)  # of data.source; []: data.ticker
+    # of data.source; []: data.ticker
+    tickers: list[Ticker] = Field(default_factory=lambda: ["AAPL", "GOOG"])
     models: list[str] = Field(default_factory=lambda: ["naive", "linear"])
-    seeds: list[int] = Field(default_factory=lambda: [42])  # train.seed of each unit
-    origins: list[Origin] = Field(default_factory=lambda: [1])  # folds, as backtest.origins
+    seeds: list[int] = Field(default_factory=lambda: [42, 43])  # train.seed of each unit
+    origins: list[Origin] = Field(default_factory=lambda: [2, 1])  # folds, as backtest.origins
     search: Literal["grid", "tpe"] = "grid"
     trials: PositiveInt = 8  # tpe: configs tried per (ticker, model), in rounds
     # per model: a key of models.<name> (or train.<key>) -> values to try
-    space: dict[str, dict[str, SpaceValues]] = Field(default_factory=dict)
+    space: dict[str, dict[str, SpaceValues]] = Field(
+        default_factory=lambda: {"linear": {"alpha": [0.1, 1.0, 10.0]}}
+    )
     significance: Annotated[float, Field(gt=0, lt=1)] = 0.05  # "beats naive beyond the noise"
     experiment: Annotated[str, Field(min_length=1, pattern=r"\S")] = "seqcast-sweep"
 
+    def for_model(self, model: str) -> "SweepParams":
+        """sweep.* of one model's stage (sweep@model): sweep.models reduced to it."""
+        if model not in self.models:
+            raise SeqcastError(f"sweep@{model}: {model} is not in sweep.models ({self.models})")
+        return self.model_copy(update={"models": [model]})
+
     @model_validator(mode="after")
-    def _known_models_and_keys(self) -> "SweepParams":
+    def _known_models_and_keys(self, info: ValidationInfo) -> "SweepParams":
         for name in self.models:
             _known_model("sweep.models contains", name)
         for name, lists in (("models", self.models), ("seeds", self.seeds)):
@@ -327,9 +189,13 @@ class SweepParams(Section):
         if not self.origins or len({str(o) for o in self.origins}) != len(self.origins):
             raise ValueError(f"sweep.origins = {self.origins}: list each origin once, at least one")
         # A model's space is checked even while the model is not in sweep.models, so that
-        # `-S sweep.models=[...]` can leave it out without deleting its space.
+        # `-S sweep.models=[...]` can leave it out without deleting its space; params read
+        # for some models (a stage's scope) check those models' spaces only.
+        scope = (info.context or {}).get("models")
         for name, keys in self.space.items():
             _known_model("sweep.space has", name)
+            if scope is not None and name not in scope:
+                continue
             for key, values in keys.items():
                 where = f"sweep.space.{name}.{key}"
                 if isinstance(values, Range) and self.search == "grid":
@@ -376,7 +242,7 @@ class SeedsParams(Section):
 class ModelsSection(Section):
     """models.*: which models run; each registered model's block models.<name> is added below."""
 
-    enabled: list[str] = Field(default_factory=lambda: list(model_names()))
+    enabled: list[str] = Field(default_factory=lambda: ["naive", "linear", "rnn", "lstm", "gru"])
 
     @model_validator(mode="after")
     def _known_and_unique(self) -> "ModelsSection":
@@ -415,7 +281,7 @@ class MetricRule(Section):
 
 class SkillFloor(Section):
     model: str = "linear"
-    above: float = -0.5  # the model's skill_vs_naive must stay strictly above this
+    above: float = -0.05  # the model's skill_vs_naive must stay strictly above this
 
     @model_validator(mode="after")
     def _known_model(self) -> "SkillFloor":
@@ -551,6 +417,31 @@ class Params(Section):
                 )
         return self
 
+    @property
+    def feature_spec(self) -> FeatureSpec:
+        """The features of data.target that features.* asks for."""
+        f = self.features
+        return FeatureSpec(self.data.target, f.lags, tuple(f.rolling_windows), f.returns)
+
+    def prep_sections(self) -> tuple[FeatureSpec, WindowParams, TargetParams, MultistepParams]:
+        """What pipeline_preprocessing takes after the scaled table, levels and scaler."""
+        return self.feature_spec, self.window, self.target, self.multistep
+
+    def fit_sections(self, name: str) -> dict[str, Any]:
+        """PriceForecaster.fit's keyword arguments for model `name`, as these params say."""
+        return {
+            "target": self.data.target,
+            "features": self.features,
+            "split": self.split,
+            "scale": self.scale,
+            "window": self.window,
+            "transform": self.target,
+            "multistep": self.multistep,
+            "model": self.model_params(name),
+            "train": self.train,
+            "forecast": self.forecast,
+        }
+
     def has_model(self, name: str) -> bool:
         """Whether these params hold the block models.<name> (their scope read it)."""
         return name in type(self.models).model_fields
@@ -685,7 +576,7 @@ def parse_params(
         source_name = ALL_SOURCES if scope is None else _chosen_source(raw)
     raw_scoped, schema = _scoped(raw, source_name, scope), _schema(source_name, scope)
     try:
-        return schema.model_validate(raw_scoped)
+        return schema.model_validate(raw_scoped, context={"models": scope})
     except ValidationError as exc:
         problems = "; ".join(_describe(e, raw_scoped, schema) for e in exc.errors())
         raise SeqcastError(f"{source}: {problems}") from None

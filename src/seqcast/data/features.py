@@ -10,13 +10,16 @@ and rebuilds any column from a price history alone, which is what a recursive fo
 needs once its history ends in predictions.
 """
 
+import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
+from pydantic import Field
 
+from seqcast.config import Section
 from seqcast.errors import SeqcastError
 
 RETURN_SUFFIX = "_return_1"
@@ -165,3 +168,32 @@ def make_features(
         bad = table.index[table.isna().any(axis=1)][:5].strftime("%Y-%m-%d").tolist()
         raise SeqcastError(f"missing values in the feature table at {bad}; check the raw prices")
     return table
+
+
+DEFAULT_TARGET = "close"  # data.target: the column of data.ticker to forecast
+
+
+class FeatureParams(Section):
+    lags: Annotated[int, Field(ge=0)] = 1
+    rolling_windows: list[Annotated[int, Field(ge=2)]] = Field(default_factory=list)
+    returns: bool = True
+    # more inputs, each "TICKER.column", e.g. MSFT.close
+    extra_columns: list[str] = Field(default_factory=list)
+    join: Literal["exact", "inner"] = "exact"  # extra inputs missing on a target date: error / drop
+
+    @property
+    def extra_inputs(self) -> list[tuple[str, str]]:
+        """(ticker, column) of each extra input column."""
+        return [split_extra_column(name) for name in self.extra_columns]
+
+
+EXTRA_COLUMN = re.compile(r"^(?P<ticker>.+)\.(?P<column>[a-z][a-z0-9_]*)$")
+
+
+def split_extra_column(name: str) -> tuple[str, str]:
+    match = EXTRA_COLUMN.match(name)
+    if match is None:
+        raise ValueError(
+            f"features.extra_columns contains {name!r}: write TICKER.column, e.g. MSFT.close"
+        )
+    return match["ticker"], match["column"]

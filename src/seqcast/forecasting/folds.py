@@ -11,14 +11,16 @@ before that (expanding) or only the last `train_days` days (sliding).
 """
 
 import datetime
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import BeforeValidator, Field, model_validator
 
+from seqcast.config import PositiveInt, Section, is_iso_date
 from seqcast.errors import SeqcastError
-from seqcast.params import BacktestParams, SplitParams
-from seqcast.prep.splitting import labels_for
+from seqcast.models.catalog import known_model as _known_model
+from seqcast.prep.splitting import SplitParams, labels_for
 
 
 def origin_date(
@@ -77,7 +79,9 @@ def fold_table(
     return table
 
 
-def backtest_fold(features: pd.DataFrame, origin: datetime.date, b: BacktestParams) -> pd.DataFrame:
+def backtest_fold(
+    features: pd.DataFrame, origin: datetime.date, b: "BacktestParams"
+) -> pd.DataFrame:
     """`fold_table` with the scheme and block lengths of the backtest params."""
     return fold_table(
         features,
@@ -87,3 +91,46 @@ def backtest_fold(features: pd.DataFrame, origin: datetime.date, b: BacktestPara
         val_days=b.val_days,
         test_days=b.test_days,
     )
+
+
+def _origin(value: Any) -> Any:
+    """A fold number k >= 1, or a date written YYYY-MM-DD, quoted or not, kept as that
+    string (both become DVC stage names)."""
+    if isinstance(value, bool):
+        raise ValueError(f"backtest.origins: {value!r} is neither a fold number nor a date")
+    if isinstance(value, int):
+        if value < 1:
+            raise ValueError(f"backtest.origins: {value} is not a fold number (1, 2, ...)")
+        return value
+    if isinstance(value, datetime.date):
+        return value.isoformat()
+    if isinstance(value, str) and not is_iso_date(value):
+        raise ValueError(f"backtest.origins: {value!r} is not a date YYYY-MM-DD nor a fold number")
+    return value
+
+
+Origin = Annotated[int | str, BeforeValidator(_origin)]
+
+
+class BacktestParams(Section):
+    # k: the fold whose test block ends k - 1 blocks of test_days before the test split, so
+    # that the default fits any series; or a date: the last day the fold learns from.
+    origins: list[Origin] = Field(default_factory=lambda: [3, 2, 1])
+    models: list[str] = Field(default_factory=lambda: ["naive", "linear"])
+    scheme: Literal["expanding", "sliding"] = "expanding"
+    train_days: PositiveInt = 1500
+    val_days: PositiveInt = 250
+    test_days: PositiveInt = 100
+
+    @model_validator(mode="after")
+    def _known_models_and_ordered_origins(self) -> "BacktestParams":
+        for name in self.models:
+            _known_model("backtest.models contains", name)
+        if self.origins and not self.models:
+            raise ValueError(
+                "backtest.models is empty: list the models each fold retrains, or leave "
+                "backtest.origins empty (no walk-forward backtest)"
+            )
+        if len({str(o) for o in self.origins}) != len(self.origins):
+            raise ValueError(f"backtest.origins = {self.origins}: list each origin once")
+        return self

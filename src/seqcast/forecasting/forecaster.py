@@ -11,9 +11,9 @@ did not train on, each forecast day carries 80% and 95% bounds. It is saved as a
 directory of JSON files and the model's own files; nothing is pickled.
 
     from seqcast.forecasting.forecaster import PriceForecaster
-    from seqcast.params import load_params
 
-    forecaster = PriceForecaster.fit(history, "lstm", load_params())
+    forecaster = PriceForecaster.fit(history, "lstm")  # the pipeline's lstm and sections
+    # or as a params file says: PriceForecaster.fit(history, "lstm", **params.fit_sections("lstm"))
     forecaster.predict(history, steps=20)  # date -> step, forecast, lower_80, ..., upper_95
     forecaster.save("my-forecaster")
     PriceForecaster.load("my-forecaster").predict(history, steps=20)
@@ -22,13 +22,15 @@ directory of JSON files and the model's own files; nothing is pickled.
 import json
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pandas as pd
+from pydantic import Field
 
 from seqcast import artifacts, atomic
-from seqcast.data.features import FeatureSpec
+from seqcast.config import PositiveInt, Section
+from seqcast.data.features import DEFAULT_TARGET, FeatureParams, FeatureSpec
 from seqcast.errors import SeqcastError
 from seqcast.forecasting.intervals import (
     Intervals,
@@ -38,10 +40,13 @@ from seqcast.forecasting.intervals import (
     coverage,
 )
 from seqcast.forecasting.multistep import recursive_forecast
-from seqcast.models import Forecaster, build_model, load_model
-from seqcast.params import Params
-from seqcast.prep.preprocessing import Preprocessing, pipeline_preprocessing
-from seqcast.prep.scaling import scale_split_table
+from seqcast.models import Forecaster, build_model, load_model, model_class
+from seqcast.models.train_config import TrainConfig, with_overrides
+from seqcast.prep.preprocessing import MultistepParams, Preprocessing, pipeline_preprocessing
+from seqcast.prep.scaling import ScaleParams, scale_split_table
+from seqcast.prep.splitting import SplitParams
+from seqcast.prep.transforms import TargetParams
+from seqcast.prep.windows import WindowParams
 
 FORMAT = 1
 BUNDLE_FILE = "forecaster.json"
@@ -107,28 +112,57 @@ class PriceForecaster:
         return self.prep.context
 
     @classmethod
-    def fit(cls, history: pd.DataFrame | pd.Series, name: str, params: Params) -> "PriceForecaster":
-        """Fit `name` (with its params and train.*) on the whole history: the last
+    def fit(
+        cls,
+        history: pd.DataFrame | pd.Series,
+        name: str,
+        *,
+        target: str = DEFAULT_TARGET,
+        features: FeatureParams | None = None,
+        split: SplitParams | None = None,
+        scale: ScaleParams | None = None,
+        window: WindowParams | None = None,
+        transform: TargetParams | None = None,
+        multistep: MultistepParams | None = None,
+        model: Section | None = None,
+        train: TrainConfig | None = None,
+        forecast: "ForecastParams | None" = None,
+    ) -> "PriceForecaster":
+        """Fit model `name` on the whole history's `target` prices: the last
         split.val / (split.train + split.val) of the feature rows validate (early stopping),
-        the rest train. Extra input columns (features.extra_columns) are not supported."""
-        if params.features.extra_columns:
+        the rest train. Each section left out is the pipeline's default (params.yaml shows
+        the same values); `model` is the model's block models.<name>, whose train.*
+        overrides apply over `train`. Extra input columns (features.extra_columns) are not
+        supported. `Params.fit_sections(name)` gives every section of a params file."""
+        f = features or FeatureParams()
+        if f.extra_columns:
             raise SeqcastError(
                 "features.extra_columns: a PriceForecaster reads one price series; "
                 "leave the extra columns to the pipeline"
             )
-        f, target = params.features, params.data.target
+        split, forecast = split or SplitParams(), forecast or ForecastParams()
         prices = price_series(history, target)
         spec = FeatureSpec(target, f.lags, tuple(f.rolling_windows), f.returns)
-        features = spec.make(prices.rename_axis("date").reset_index())
-        table = features.assign(
-            split=fit_labels(len(features), params.split.train, params.split.val)
+        features_table = spec.make(prices.rename_axis("date").reset_index())
+        table = features_table.assign(split=fit_labels(len(features_table), split.train, split.val))
+        scaled, scaler = scale_split_table(table, (scale or ScaleParams()).method)
+        prep, windows = pipeline_preprocessing(
+            scaled,
+            table[target],
+            scaler,
+            spec,
+            window or WindowParams(),
+            transform or TargetParams(),
+            multistep or MultistepParams(),
+            FIT_SPLITS,
         )
-        scaled, scaler = scale_split_table(table, params.scale.method)
-        prep, windows = pipeline_preprocessing(scaled, table[target], scaler, params, FIT_SPLITS)
-        model = build_model(name, params.model_params(name), params.train_for(name))
-        model.fit(windows["train"], windows["val"])
-        f = params.forecast
-        return cls(name, prep, model).calibrated(table, f.days, f.intervals)
+        config = model if model is not None else model_class(name).Config()
+        trained = train or TrainConfig()
+        if model_class(name).trained_by_epochs:
+            trained = with_overrides(trained, config.train)
+        fitted = build_model(name, config, trained)
+        fitted.fit(windows["train"], windows["val"])
+        return cls(name, prep, fitted).calibrated(table, forecast.days, forecast.intervals)
 
     def block_errors(self, table: pd.DataFrame, block: str, steps: int) -> StepErrors:
         """Forecasts of 1..`steps` days from every origin of the `block` rows of a table
@@ -223,3 +257,16 @@ class PriceForecaster:
             load_model(directory / MODEL_DIR),
             None if intervals is None else Intervals.from_dict(intervals),
         )
+
+
+REGISTRY_SCHEME = "models:/"
+
+
+class ForecastParams(Section):
+    model: str = "best"  # best, a model of models.enabled, or models:/<name>@<alias>
+    days: PositiveInt = 20
+    intervals: Literal["auto", "relative", "absolute"] = "auto"
+    # best: choose among naive and the models that beat it on validation with a one-sided
+    # Diebold-Mariano p below this, Holm-adjusted across the models; null: the lowest
+    # validation RMSE, however slight
+    significance: Annotated[float, Field(gt=0, lt=1)] | None = 0.05

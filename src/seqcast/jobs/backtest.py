@@ -46,7 +46,7 @@ def run_fold(table: pd.DataFrame, model_name: str, params: Params) -> FoldResult
     """Scale, window, train and score one model on one fold (a table from fold_table)."""
     target = params.data.target
     scaled, scaler = scale_split_table(table, params.scale.method)
-    prep, windows = pipeline_preprocessing(scaled, table[target], scaler, params)
+    prep, windows = pipeline_preprocessing(scaled, table[target], scaler, *params.prep_sections())
     model = build_model(model_name, params.model_params(model_name), params.train_for(model_name))
     history = model.fit(windows["train"], windows["val"])
     predictions = forecasts_by_step(model, windows["test"], table, prep, params.multistep.steps)

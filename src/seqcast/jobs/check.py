@@ -39,7 +39,7 @@ def check_data(params: Params, raw: pd.DataFrame) -> dict[str, Any]:
     s = params.split
     labelled = split_table(table, s)
     scaled, scaler = scale_split_table(labelled, params.scale.method)
-    pipeline_preprocessing(scaled, labelled[target], scaler, params)
+    pipeline_preprocessing(scaled, labelled[target], scaler, *params.prep_sections())
     b = params.backtest
     for origin in b.origins:
         day = origin_date(origin, table, s, b.test_days)

@@ -15,7 +15,8 @@ import pandas as pd
 
 from seqcast import artifacts, atomic
 from seqcast.data.sources.synthetic import floor_at, oracle_forecast
-from seqcast.models import model_class
+from seqcast.jobs.run_params import logged_params
+from seqcast.ops import tracking
 from seqcast.params import Params
 from seqcast.reporting import figures as plots
 from seqcast.reporting import markdown as report
@@ -64,6 +65,8 @@ class Comparison:
     forecast_summary: dict[str, Any]  # its forecast.json
     show_seeds: list[int] = field(default_factory=list)  # seeds the report lists, if several
     sweep: dict[str, Any] = field(default_factory=dict)  # reports/sweep.json
+    # {model: its params block, flattened}: what the pipeline's MLflow run logs of it
+    model_params: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def leaderboard(self) -> dict[str, dict[str, float]]:
@@ -189,7 +192,8 @@ def compare(params: Params, inputs: Inputs) -> Comparison:
     p_by_step = pd.DataFrame.from_dict(
         {n: {k: t.p_better for k, t in tests[n].items()} for n in names}, orient="index"
     )
-    networks = [n for n in names if model_class(n).trained_by_epochs]
+    summaries = {n: artifacts.read_model_summary(inputs.evaluations / n) for n in names}
+    networks = [n for n in names if summaries[n]["trained_by_epochs"]]
     histories = {n: artifacts.read_history(inputs.models / n) for n in networks}
     table = pd.read_parquet(inputs.split)
     first = first_step[names[0]]
@@ -212,6 +216,7 @@ def compare(params: Params, inputs: Inputs) -> Comparison:
         metrics, per_step, first_step, tests, rmse_by_step, p_by_step, histories,
         folds, backtest, settings, seeds, context, table[params.data.target], intervals,
         fold_intervals, *artifacts.read_forecast(inputs.forecast), shown, _json(inputs.sweep),
+        {n: s["params"] for n, s in summaries.items()},
     )  # fmt: skip
 
 
@@ -276,3 +281,10 @@ def publish(result: Comparison, reports: Path) -> list[Path]:
     atomic.write_json(files[artifacts.INTERVALS], result.interval_summary)
     atomic.write_json(files[artifacts.SIGNIFICANCE], result.significance)
     return list(files.values())
+
+
+def record(params: Params, result: Comparison, files: list[Path]) -> None:
+    """The pipeline's MLflow run: the params (each model's block as its evaluation wrote
+    it), the report `files` and the headline metrics; then it ends."""
+    logged = logged_params(params, sections=result.model_params)
+    tracking.finish_pipeline_run(params.tracking.experiment, logged, files, result.metrics)

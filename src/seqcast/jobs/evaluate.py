@@ -3,6 +3,7 @@ write its inspection artifacts, calibrate its prediction intervals on the valida
 and measure their coverage on the test split, save the calibrated forecaster and record its
 MLflow run."""
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pandas as pd
 
 from seqcast import artifacts, atomic
 from seqcast.forecasting.forecaster import PriceForecaster
+from seqcast.jobs import run_params
+from seqcast.jobs.forecast import model_outlook
 from seqcast.models import inspection, load_model
 from seqcast.ops import tracking
 from seqcast.params import Params
@@ -26,9 +29,10 @@ class ModelEvaluation:
 def evaluate_model(
     name: str, paths: dict[str, Path], table: pd.DataFrame, split: Path, params: Params, out: Path
 ) -> ModelEvaluation:
-    """Evaluate the model saved in paths["model"] on the windows in paths["windows"] into
-    the directory `out`; `table` is the unscaled split table read from `split`."""
-    model_dir, windows = paths["model"], paths["windows"]
+    """Evaluate the model saved in paths["model_dir"] on the windows in paths["windows"] into
+    the directory `out`; `table` is the unscaled split table read from `split`; the MLflow
+    run's dataset is paths["raw"], from where paths["source"] says (download's source.json)."""
+    model_dir, windows = paths["model_dir"], paths["windows"]
     model, test = load_model(model_dir), artifacts.read_windows(windows, "test")
     seeded = {seed: load_model(d) for seed, d in artifacts.seed_dirs(model_dir).items()}
     prep = artifacts.read_preprocessing(windows)
@@ -52,18 +56,25 @@ def evaluate_model(
     intervals = forecaster.interval_report(table)
     artifacts.write_intervals(out, intervals)
     forecaster.save(out / artifacts.FORECASTER)
+    val = artifacts.read_windows(windows, "val")
+    artifacts.write_outlook(out, model_outlook(forecaster, val, table, params.forecast.days))
+    artifacts.write_model_summary(
+        out, model.trained_by_epochs, run_params.own_section(params, name)
+    )
+    data, origin = params.data, json.loads(paths["source"].read_text())
     coverage = {
         f"test_coverage_{level}": intervals["test"][level]["coverage"]
         for level in intervals["calibration"]["half_widths"]
     }
     run_id = tracking.record_model_run(
         name=name,
-        params=params,
+        experiment=params.tracking.experiment,
+        params=run_params.logged_params(params, name),
+        dataset=tracking.raw_dataset(paths["raw"], origin, data.ticker, data.all_tickers),
         metrics={**result.metrics, **coverage},
         history=history,
         report_dir=out,
         model_dir=model_dir,
-        raw_data=paths["raw"],
         forecaster=forecaster,
         prices=table[prep.target],
         inputs=[model_dir, windows, split, paths["raw"]],

@@ -73,30 +73,50 @@ def _described(forecaster: PriceForecaster, table: pd.DataFrame, days: int) -> d
     }
 
 
+def model_outlook(
+    forecaster: PriceForecaster, val: Windows, table: pd.DataFrame, days: int
+) -> dict[str, Any]:
+    """What the forecast stage needs of one model, worked out where the model is loaded
+    (evaluate@model writes it, so that the forecast stage runs no model's code): its
+    next-day errors on the validation windows, its forecast of `days` business days past
+    the table's last date with its bands, and what forecast.json says of them."""
+    errors = validation_errors(forecaster.model, val, table, forecaster.prep)
+    frame = forecaster.predict(table[forecaster.target], days)
+    return {
+        "model": forecaster.name,
+        "days": days,
+        "target": forecaster.target,
+        "validation_errors": [float(e) for e in errors],
+        "described": _described(forecaster, table, days),
+        "dates": [d.strftime("%Y-%m-%d") for d in frame.index],
+        "columns": {column: frame[column].tolist() for column in frame.columns},
+    }
+
+
+def _outlook_frame(outlook: dict[str, Any]) -> pd.DataFrame:
+    index = pd.DatetimeIndex(outlook["dates"], name="date")
+    return pd.DataFrame(outlook["columns"], index=index)
+
+
 def forecast_future(
-    forecasters: dict[str, PriceForecaster],
-    val: Windows,
+    outlooks: dict[str, dict[str, Any]],
     table: pd.DataFrame,
     choice: str,
     days: int,
     ticker: str,
     significance: float | None = None,
 ) -> Forecast:
-    """Choose among `forecasters` (forecast.model: a name or "best" on validation, with
-    forecast.significance) and forecast `days` business days past the table's last date,
-    with their intervals. Without validation windows (split.val = 0) there is nothing to
-    score, and params must name the model."""
-    errors = (
-        {n: validation_errors(f.model, val, table, f.prep) for n, f in forecasters.items()}
-        if len(val)
-        else {}
-    )
+    """Choose among the models of `outlooks` (model_outlook; forecast.model: a name or
+    "best" on validation, with forecast.significance) and forecast `days` business days
+    past the table's last date, with their intervals. Without validation windows
+    (split.val = 0) there is nothing to score, and params must name the model."""
+    errors = {n: np.asarray(o["validation_errors"], dtype="float64") for n, o in outlooks.items()}
+    if not all(len(e) for e in errors.values()):
+        errors = {}
     scores = {name: root_mean_square(e) for name, e in errors.items()}
     p_better = p_better_than_naive(errors) if choice == "best" else {}
-    name = choose_model(
-        choice, scores or dict.fromkeys(forecasters, np.nan), p_better, significance
-    )
-    chosen = forecasters[name]
+    name = choose_model(choice, scores or dict.fromkeys(outlooks, np.nan), p_better, significance)
+    chosen = outlooks[name]
     train_dates = table.index[table["split"] == "train"]
     # How it was chosen, in forecast.json's words and in the stage's line.
     chosen_by, how, selection = "params", "chosen in params", {}
@@ -116,26 +136,26 @@ def forecast_future(
         "validation_p_better_than_naive_holm": {
             n: None if np.isnan(p) else float(f"{p:.6g}") for n, p in p_better.items()
         },
-        **_described(chosen, table, days),
+        **chosen["described"],
         "trained_on": [d.strftime("%Y-%m-%d") for d in train_dates[[0, -1]]],
     }
-    return _forecast(chosen, table, days, ticker, summary, how)
+    frame = _outlook_frame(chosen)
+    return _forecast(chosen["target"], frame, table, days, ticker, summary, how)
 
 
 def _forecast(
-    forecaster: PriceForecaster,
+    target: str,
+    frame: pd.DataFrame,
     table: pd.DataFrame,
     days: int,
     ticker: str,
     summary: dict[str, Any],
     how: str,
 ) -> Forecast:
-    target = forecaster.target
     title = (
         f"{ticker} {target}: recursive forecast of {days} business days after "
         f"{summary['last_observed_date']} by {summary['model']} ({how})"
     )
-    frame = forecaster.predict(table[target], days)
     observed = table[target].iloc[-plots.HISTORY_DAYS :]
     return Forecast(frame, summary, how, observed, title)
 
@@ -156,7 +176,9 @@ def forecast_registered(
         "registered_version": version,
         **_described(forecaster, table, days),
     }
-    return _forecast(forecaster, table, days, ticker, summary, f"{model_uri}, version {version}")
+    frame = forecaster.predict(table[forecaster.target], days)
+    how = f"{model_uri}, version {version}"
+    return _forecast(forecaster.target, frame, table, days, ticker, summary, how)
 
 
 def store_uri(choice: str) -> str | None:
@@ -171,7 +193,7 @@ def store_uri(choice: str) -> str | None:
 
 def forecast_trained(
     evaluations: Path,
-    windows: Path,
+    windows: Path | None,
     split: Path,
     names: list[str],
     choice: str,
@@ -181,16 +203,24 @@ def forecast_trained(
     significance: float | None = None,
 ) -> Forecast:
     """The forecast stage's (and `seqcast forecast`'s) forecast over the pipeline's outputs:
-    the calibrated forecasters that evaluate@model saved under `evaluations`, the validation
-    windows in `windows` and the split table; or, when `choice` is models:/..., the
+    the outlooks that evaluate@model wrote under `evaluations` and the split table; for
+    other `days` than theirs (`seqcast forecast --days`), the calibrated forecasters saved
+    beside them and the validation windows in `windows`. When `choice` is models:/..., the
     registered forecaster of the MLflow store at `store_uri`."""
     table = pd.read_parquet(split)
     if choice.startswith(REGISTRY_SCHEME):
         if store_uri is None:
             raise SeqcastError(f"forecast.model = {choice}: no MLflow store to read it from")
         return forecast_registered(choice, store_uri, table, days, ticker)
-    forecasters = {
-        name: PriceForecaster.load(evaluations / name / artifacts.FORECASTER) for name in names
-    }
-    val = artifacts.read_windows(windows, "val")
-    return forecast_future(forecasters, val, table, choice, days, ticker, significance)
+    outlooks = {name: artifacts.read_outlook(evaluations / name) for name in names}
+    if any(outlook["days"] != days for outlook in outlooks.values()):
+        if windows is None:
+            raise SeqcastError(f"{days} days: the evaluations worked out other days")
+        val = artifacts.read_windows(windows, "val")
+        outlooks = {
+            name: model_outlook(
+                PriceForecaster.load(evaluations / name / artifacts.FORECASTER), val, table, days
+            )
+            for name in names
+        }
+    return forecast_future(outlooks, table, choice, days, ticker, significance)

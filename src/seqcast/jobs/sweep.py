@@ -16,18 +16,11 @@ from seqcast.data import sources
 from seqcast.data.alignment import ticker_rows
 from seqcast.data.features import make_features
 from seqcast.errors import SeqcastError
+from seqcast.jobs.sweep_units import run_task, unit_id, unit_params
 from seqcast.ops import lineage
 from seqcast.ops.sweeps import executors, results, space, summary
 from seqcast.ops.sweeps import sweep_runs as sweep_tracking
-from seqcast.ops.sweeps.units import (
-    Task,
-    Unit,
-    code_version,
-    data_digest,
-    run_task,
-    unit_id,
-    unit_params,
-)
+from seqcast.ops.sweeps.units import Task, Unit, code_version, data_digest
 from seqcast.params import Params
 
 Progress = Callable[[str], None]

@@ -70,6 +70,13 @@ class Forecaster(ABC):
         """Name -> array of everything `fit` learned, for the parameter table; none by default."""
         return {}
 
+    def recurrent_layers(self) -> tuple[dict[str, Any], dict[str, np.ndarray]] | None:
+        """For a recurrent network: the shape of its recurrent layers and head (cell,
+        input_size, hidden_size, num_layers, nonlinearity) and their weights in PyTorch's
+        layout, as float64, so that seqcast.models.inspection can step through its gates
+        with the NumPy network; None for any other model."""
+        return None
+
     @abstractmethod
     def config(self) -> dict[str, Any]:
         """Everything needed, besides learned state, to rebuild the model."""

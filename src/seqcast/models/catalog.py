@@ -87,6 +87,15 @@ def model_names() -> tuple[str, ...]:
     return (*BUILT_IN, *(name for name in _MODELS if name not in BUILT_IN))
 
 
+def known_model(where: str, name: str) -> None:
+    """A ValueError unless `name` is a model; `where` is how the message names the key:
+    "models.enabled contains", ..."""
+    if name not in model_names():
+        raise ValueError(
+            f"{where} {name!r}: not a known model; choose from {', '.join(model_names())}"
+        )
+
+
 def model_class(name: str) -> type[Forecaster]:
     """The class of model `name`, importing its module (a built-in's alone)."""
     if name in BUILT_IN:

@@ -15,8 +15,7 @@ import pandas as pd
 from seqcast import atomic
 from seqcast.models.base import Forecaster
 from seqcast.models.numpy_cells import GATE_NAMES
-from seqcast.models.numpy_rnn import NumpyForecaster, NumpyNetConfig, NumpyRecurrentNet
-from seqcast.models.recurrent import RecurrentForecaster
+from seqcast.models.numpy_net import NumpyNetConfig, NumpyRecurrentNet
 from seqcast.prep.windows import Windows
 from seqcast.reporting import figures as plots
 
@@ -45,15 +44,11 @@ def parameter_markdown(table: pd.DataFrame, title: str) -> str:
 def numpy_twin(model: Forecaster) -> NumpyRecurrentNet | None:
     """The float64 NumPy network that computes what `model`'s recurrent layers and head
     compute, when it is recurrent (a skip connection, which has no gates, is left out)."""
-    if isinstance(model, NumpyForecaster):
-        return model.net
-    if isinstance(model, RecurrentForecaster):
-        c = model.net.config
-        config = NumpyNetConfig(c.cell, c.input_size, c.hidden_size, c.num_layers, c.nonlinearity)
-        learned = model.learned_parameters().items()
-        params = {k: v.astype(np.float64) for k, v in learned if not k.startswith("skip.")}
-        return NumpyRecurrentNet(config, params)
-    return None
+    layers = model.recurrent_layers()
+    if layers is None:
+        return None
+    shape, weights = layers
+    return NumpyRecurrentNet(NumpyNetConfig(**shape), weights)
 
 
 def gate_activations(model: Forecaster, window: np.ndarray) -> list[dict[str, np.ndarray]] | None:

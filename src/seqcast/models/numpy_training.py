@@ -20,7 +20,7 @@ from seqcast.prep.windows import Windows
 from seqcast.threads import resolve_threads
 
 if TYPE_CHECKING:  # numpy_rnn's forecaster calls this loop
-    from seqcast.models.numpy_rnn import NumpyRecurrentNet
+    from seqcast.models.numpy_net import NumpyRecurrentNet
 
 
 def make_optimizer(net: "NumpyRecurrentNet", params: TrainConfig) -> Adam | SGD:

@@ -41,7 +41,7 @@ class RecurrentConfig(Section):
     # target (seqcast.models.anchoring); absolute: the scaled values as they are
     inputs: Literal["relative", "absolute"] = "relative"
     # linear: add a linear map of the whole window to the output (seqcast.models.recurrent_net)
-    skip: Literal["none", "linear"] = "none"
+    skip: Literal["none", "linear"] = "linear"
     train: TrainOverrides = TrainOverrides()
 
 
@@ -117,6 +117,19 @@ class RecurrentForecaster(Forecaster):
 
     def learned_parameters(self) -> dict[str, np.ndarray]:
         return {name: t.detach().cpu().numpy() for name, t in self.net.state_dict().items()}
+
+    def recurrent_layers(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        c = self.net.config
+        shape = {
+            "cell": c.cell,
+            "input_size": c.input_size,
+            "hidden_size": c.hidden_size,
+            "num_layers": c.num_layers,
+            "nonlinearity": c.nonlinearity,
+        }
+        learned = self.learned_parameters().items()
+        # a skip connection has no gates: left out
+        return shape, {k: v.astype(np.float64) for k, v in learned if not k.startswith("skip.")}
 
     def config(self) -> dict[str, Any]:
         return {"net": asdict(self.net.config), "anchored": list(self.anchored)}

@@ -22,7 +22,7 @@ from seqcast.config import (
 class TrainConfig(Section):
     seed: int = 42
     batch_size: PositiveInt = 64
-    max_epochs: PositiveInt = 100
+    max_epochs: PositiveInt = 200
     patience: PositiveInt | None = 10  # null: train exactly max_epochs, keep the last epoch
     learning_rate: PositiveFloat = 1e-3
     grad_clip: PositiveFloat | None = 1.0  # null: no clipping

@@ -16,7 +16,6 @@ from seqcast.errors import SeqcastError
 
 if TYPE_CHECKING:
     from seqcast.forecasting.forecaster import PriceForecaster
-    from seqcast.params import Params
 
 CHAMPION = "champion"
 # The run tags a version carries: where the model came from, exactly.
@@ -180,22 +179,23 @@ def evaluation_run(uri: str, experiment: str, model: str, lock: Path) -> str | N
 
 
 def register_selected(
-    params: "Params", forecast: Path, metrics: Path, workdir: Path
+    experiment: str, ticker: str, forecast: Path, metrics: Path, workdir: Path
 ) -> tuple[str, dict[str, Any]]:
     """The register stage: the model that the forecast stage chose (its forecast.json) as
-    a new version, champion if the gate passes. Returns a line for the log and the
-    stage's record: the registered model's name, the model, and whether it registered."""
+    a new version of <experiment>-<ticker>, champion if the gate passes. Returns a line for
+    the log and the stage's record: the registered model's name, the model, and whether it
+    registered."""
     from seqcast.ops import lineage, store_lock, tracking
 
     selected = json.loads(forecast.read_text())
-    name = registered_name(params.tracking.experiment, params.data.ticker)
+    name = registered_name(experiment, ticker)
     model = selected["model"]
     record = {"registered_model": name, "model": model, "registered": False}
     if "registered_model" in selected:
         return f"the forecast used {selected['registered_model']}; nothing new to register", record
     uri = tracking.tracking_uri(lineage.repository_root(workdir))
     with tracking.store_errors(uri):
-        run_id = evaluation_run(uri, params.tracking.experiment, model, workdir / "dvc.lock")
+        run_id = evaluation_run(uri, experiment, model, workdir / "dvc.lock")
     if run_id is None:
         return (
             f"nothing registered: no finished run of {model} in {uri} logged the model "

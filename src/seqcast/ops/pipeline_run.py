@@ -74,11 +74,10 @@ def find_or_create(
     *,
     name: str,
     tags: dict[str, str],
-    params: dict[str, str],
     dataset: DatasetInput,
 ) -> str:
-    """The id of `execution`'s parent run; created, with its params, tags and dataset, by
-    the first model run of the execution."""
+    """The id of `execution`'s parent run; created, with its tags and dataset, by the first
+    model run of the execution (the compare stage logs its params)."""
     found = find(client, experiment_id, execution)
     if found is not None:
         return found.info.run_id
@@ -94,7 +93,6 @@ def find_or_create(
     resolved = context_registry.resolve_tags({**tags, **owner})
     run = client.create_run(experiment_id, run_name=name, tags=resolved)
     run_id = run.info.run_id
-    log_params(client, run_id, params)
     client.log_inputs(run_id, datasets=[dataset])
     return run_id
 

@@ -33,9 +33,7 @@ import pandas as pd
 import psutil
 
 from seqcast.errors import SeqcastError
-from seqcast.models import model_class
 from seqcast.ops import lineage, pipeline_run, store_lock
-from seqcast.params import DataSection, Params
 
 if TYPE_CHECKING:
     from seqcast.forecasting.forecaster import PriceForecaster
@@ -66,8 +64,6 @@ OWNER_STARTED = pipeline_run.STARTED_TAG
 # MLflow 3 UI knows: genai_development, custom_model_development).
 EXPERIMENT_KIND_TAG, MODEL_TRAINING = "mlflow.experimentKind", "custom_model_development"
 CHANGED_TAG = "seqcast.changed_params"  # key=value of the params that differ from the baseline
-# params.yaml sections that change no model's result; sweep.* goes to the sweep's own runs
-UNLOGGED_SECTIONS = {"gate", "tracking", "sweep"}
 NAME_PARAMS_CHARS = 60  # changed params shown in a run name, at most
 # How long the store check waits on another program's lock: long enough to ride out a
 # parallel run's write (milliseconds), short enough to fail once and clearly; MLflow
@@ -222,56 +218,31 @@ def git_state(root: Path) -> dict[str, str]:
     return state
 
 
-def _own_section(params: Params, model: str) -> dict[str, str]:
-    """models.<model> under the model's name, its train.* overrides as <model>.train.*."""
-    section = params.model_params(model)
-    flat = lineage.flatten(model, section.model_dump(mode="json", exclude={"train"}))
-    if model_class(model).trained_by_epochs:
-        overrides = section.train.model_dump(mode="json", exclude_none=True)
-        flat |= lineage.flatten(f"{model}.train", overrides)
-    return flat
-
-
-def logged_params(params: Params, model: str | None = None) -> dict[str, str]:
-    """Every param that can change a result, flattened to text: each params.yaml section but
-    gate and tracking, and models.enabled.
-
-    A model's run (`model` given) has its own section only, under its own name
-    (lstm.hidden_size), and train.* as that model trained: with its models.<name>.train
-    overrides applied (also logged as lstm.train.*). The pipeline's run (no `model`) has
-    every enabled model's section, and the shared train.*.
-    """
-    shared = params.model_dump(mode="json", exclude=UNLOGGED_SECTIONS | {"models"})
-    flat = lineage.flatten("", shared)
-    flat["models.enabled"] = params.models.enabled
-    for name in params.models.enabled if model is None else [model]:
-        flat |= _own_section(params, name)
-    if model is not None and model_class(model).trained_by_epochs:
-        flat |= lineage.flatten("train", params.train_for(model).model_dump(mode="json"))
-    return {key: lineage.param_text(value) for key, value in flat.items()}
-
-
 def _epoch_seconds(day: str) -> int:
     return int(datetime.datetime.fromisoformat(day).replace(tzinfo=datetime.UTC).timestamp())
 
 
-def dataset_source(data: DataSection) -> DatasetSource:
-    """Where the raw table came from, as MLflow describes a dataset's source."""
-    if data.source in ("sample", "csv"):
-        path = data.source_config.path
-        return get_dataset_source_from_json(json.dumps({"uri": path}), source_type="local")
-    if data.source == "yfinance":
-        request = data.yfinance
-        start, end = (_epoch_seconds(day) for day in (request.start, request.end))
-        query = f"period1={start}&period2={end}&interval={request.interval}"
-        return HTTPDatasetSource(f"https://finance.yahoo.com/quote/{data.ticker}/history/?{query}")
-    synthetic = data.synthetic
-    return CodeDatasetSource(
-        {"seqcast.data.sources.synthetic": synthetic.kind, "seed": synthetic.seed}
-    )
+def dataset_source(origin: dict[str, Any], ticker: str) -> DatasetSource:
+    """Where the raw table came from, as MLflow describes a dataset's source; `origin` is
+    the download stage's account of it (data/raw/source.json)."""
+    source = origin.get("source")
+    if source in ("sample", "csv"):
+        uri = json.dumps({"uri": origin["path"]})
+        return get_dataset_source_from_json(uri, source_type="local")
+    if source == "yfinance":
+        request = origin["request"]
+        start, end = (_epoch_seconds(day) for day in (request["start"], request["end"]))
+        query = f"period1={start}&period2={end}&interval={request['interval']}"
+        return HTTPDatasetSource(f"https://finance.yahoo.com/quote/{ticker}/history/?{query}")
+    if source == "synthetic":
+        spec = {"seqcast.data.sources.synthetic": origin["kind"], "seed": origin["seed"]}
+        return CodeDatasetSource(spec)
+    return CodeDatasetSource({"source": str(source)})
 
 
-def raw_dataset(data: DataSection, raw: Path) -> DatasetInput:
+def raw_dataset(
+    raw: Path, origin: dict[str, Any], ticker: str, tickers: Sequence[str]
+) -> DatasetInput:
     """The raw price table as the runs' training dataset: its source, its schema and row
     count, and as digest its md5, the one dvc.lock records."""
     table = pd.read_parquet(raw)
@@ -280,8 +251,8 @@ def raw_dataset(data: DataSection, raw: Path) -> DatasetInput:
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         dataset = mlflow.data.from_pandas(
             table,
-            source=dataset_source(data),
-            name=f"{', '.join(data.all_tickers)} prices ({data.source})",
+            source=dataset_source(origin, ticker),
+            name=f"{', '.join(tickers)} prices ({origin.get('source')})",
             digest=hashlib.md5(raw.read_bytes()).hexdigest(),
         )
         described = dataset.to_dict()  # infers the schema
@@ -400,19 +371,22 @@ def execution_tags(
 def record_model_run(
     *,
     name: str,
-    params: Params,
+    experiment: str,
+    params: dict[str, str],
+    dataset: DatasetInput,
     metrics: dict[str, float],
     history: dict[str, Any],
     report_dir: Path,
     model_dir: Path,
-    raw_data: Path,
     forecaster: "PriceForecaster | None" = None,
     prices: pd.Series | None = None,
     inputs: Sequence[Path] = (),
 ) -> str:
-    """One MLflow run for one model, nested under its execution's parent run: params, loss
-    per epoch, metrics, the raw data as dataset, artifacts, lineage, and the forecaster as
-    an MLflow pyfunc model named after the model (its input example from `prices`).
+    """One MLflow run for one model in `experiment`, nested under its execution's parent
+    run: `params` (flattened, as seqcast.jobs.run_params.logged_params gives them), loss per
+    epoch, metrics, the raw data as dataset (raw_dataset), artifacts, lineage, and the
+    forecaster as an MLflow pyfunc model named after the model (its input example from
+    `prices`).
 
     `inputs` are the files and directories the evaluation read; their md5 from dvc.lock
     is tagged with those of train@name's dependencies.
@@ -425,7 +399,6 @@ def record_model_run(
     changed = lineage.changed_params(workdir)
     shared = execution_tags(workdir, execution, changed)
     label = execution_label(execution, shared["git_commit"], changed)
-    dataset = raw_dataset(params.data, raw_data)
     # The same md5 that dvc.lock records for the raw data.
     data_tags = {"data_md5": dataset.dataset.digest}
     tags = {
@@ -437,7 +410,7 @@ def record_model_run(
         **lineage.dependency_tags(hashes),
     }
     with store_errors(uri), store_lock.exclusive(uri):
-        experiment_id = use_experiment(params.tracking.experiment, store_root)
+        experiment_id = use_experiment(experiment, store_root)
         client = mlflow.tracking.MlflowClient()
         pipeline_run.close_abandoned(client, experiment_id, execution.host)
         parent_id = pipeline_run.find_or_create(
@@ -450,13 +423,10 @@ def record_model_run(
                 **shared,
                 MLFLOW_RUN_NOTE: _description(execution, shared["git_commit"], changed),
             },
-            params=logged_params(params),
             dataset=dataset,
         )
         try:
-            with model_run(
-                params.tracking.experiment, store_root, f"{name} · {label}", tags, parent_id
-            ) as run:
+            with model_run(experiment, store_root, f"{name} · {label}", tags, parent_id) as run:
                 _log_model_run(run.info.run_id, name, params, metrics, history, dataset)
                 _log_model_artifacts(workdir, name, report_dir, model_dir, forecaster, prices)
                 return run.info.run_id
@@ -468,13 +438,13 @@ def record_model_run(
 def _log_model_run(
     run_id: str,
     name: str,
-    params: Params,
+    params: dict[str, str],
     metrics: dict[str, float],
     history: dict[str, Any],
     dataset: DatasetInput,
 ) -> None:
     client = mlflow.tracking.MlflowClient()
-    pipeline_run.log_params(client, run_id, logged_params(params, name))
+    pipeline_run.log_params(client, run_id, params)
     client.log_inputs(run_id, datasets=[dataset])
     log_history(history)
     mlflow.log_metrics(metrics)
@@ -501,11 +471,16 @@ def _log_model_artifacts(
 
 
 def finish_pipeline_run(
-    params: Params, files: Sequence[Path], metrics: dict[str, dict[str, float]]
+    experiment: str,
+    params: dict[str, str],
+    files: Sequence[Path],
+    metrics: dict[str, dict[str, float]],
 ) -> str | None:
-    """At the end of the pipeline (the compare stage): log the report `files` (files or
+    """At the end of the pipeline (the compare stage): log the `params` (flattened, as
+    seqcast.jobs.run_params.logged_params gives them), the report `files` (files or
     folders) and each model's headline `metrics` ({model: {metric: value}}, as
-    <model>.<metric>) to the execution's parent run, and end it FINISHED. Does nothing, and
+    <model>.<metric>) to the execution's parent run of `experiment`, and end it FINISHED.
+    Does nothing, and
     returns None, when no model run of this execution made a parent (no evaluate@model
     ran): then no store or experiment is created either. Returns the parent's id."""
     store_root = lineage.repository_root(Path.cwd())
@@ -522,11 +497,12 @@ def finish_pipeline_run(
     with store_errors(uri), store_lock.exclusive(uri):
         check_store(uri)
         client = mlflow.tracking.MlflowClient(tracking_uri=uri)
-        experiment = client.get_experiment_by_name(params.tracking.experiment)
-        if experiment is None:
+        found = client.get_experiment_by_name(experiment)
+        if found is None:
             return None
-        parent = pipeline_run.find(client, experiment.experiment_id, execution)
+        parent = pipeline_run.find(client, found.experiment_id, execution)
         if parent is None:
             return None
+        pipeline_run.log_params(client, parent.info.run_id, params)
         pipeline_run.finish(client, parent.info.run_id, files, flat)
         return parent.info.run_id

@@ -21,7 +21,6 @@ from mlflow.tracking import MlflowClient
 
 from seqcast.errors import SeqcastError
 from seqcast.ops import store_lock, tracking
-from seqcast.params import load_params
 
 log = logging.getLogger(__name__)
 
@@ -54,28 +53,28 @@ def server_command(root: Path, port: int) -> list[str]:
     ]
 
 
-def experiment_url(root: Path, port: int) -> str:
-    """The runs of the experiment in params.yaml in the model-training view; the list of
-    experiments while the store does not hold it yet."""
+def experiment_url(root: Path, port: int, experiment: str) -> str:
+    """The runs of `experiment` (tracking.experiment) in the model-training view; the list
+    of experiments while the store does not hold it yet."""
     page = f"http://{HOST}:{port}/#/experiments"
     uri = tracking.tracking_uri(root)
     database = store_lock.sqlite_path(uri)
     if database is not None and database.is_file():
         tracking.check_store(uri)
         with tracking.store_errors(uri):
-            name = load_params(root / "params.yaml").tracking.experiment
-            experiment = MlflowClient(tracking_uri=uri).get_experiment_by_name(name)
-        if experiment is not None:
-            page = f"{page}/{experiment.experiment_id}/runs"
+            found = MlflowClient(tracking_uri=uri).get_experiment_by_name(experiment)
+        if found is not None:
+            page = f"{page}/{found.experiment_id}/runs"
     return f"{page}?{MODEL_TRAINING_VIEW}"
 
 
-def serve(root: Path, port: int) -> None:
-    """Become the MLflow UI over `root`'s store on 127.0.0.1:`port` (exec: never returns)."""
+def serve(root: Path, port: int, experiment: str) -> None:
+    """Become the MLflow UI over `root`'s store on 127.0.0.1:`port`, opening on the runs of
+    `experiment` (exec: never returns)."""
     if not 0 < port < 65536:
         raise SeqcastError(f"--port {port}: choose a port from 1 to 65535")
     command = server_command(root, port)
-    url = experiment_url(root, port)
+    url = experiment_url(root, port, experiment)
     log.info("MLflow UI on %s (Ctrl-C stops it)", url)
     log.debug("%s", " ".join(command))
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")

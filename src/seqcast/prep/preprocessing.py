@@ -13,19 +13,25 @@ A forecaster (prices in, prices out) is this bundle plus a fitted model.
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import pandas as pd
 
 from seqcast import atomic
+from seqcast.config import PositiveInt, Section
 from seqcast.data.features import FeatureSpec
 from seqcast.errors import SeqcastError
-from seqcast.params import Params
 from seqcast.prep.scaling import AffineScaler, scaler_from_dict
 from seqcast.prep.splitting import SPLITS
-from seqcast.prep.transforms import TargetCoder, encode_windows, fit_coder, window_prices
-from seqcast.prep.windows import Windows, make_windows
+from seqcast.prep.transforms import (
+    TargetCoder,
+    TargetParams,
+    encode_windows,
+    fit_coder,
+    window_prices,
+)
+from seqcast.prep.windows import WindowParams, Windows, make_windows
 
 
 class Predicts(Protocol):
@@ -161,20 +167,28 @@ def pipeline_preprocessing(
     scaled: pd.DataFrame,
     levels: pd.Series,
     scaler: AffineScaler,
-    params: Params,
+    features: FeatureSpec,
+    window: WindowParams,
+    target: TargetParams,
+    multistep: "MultistepParams",
     splits: tuple[str, ...] = SPLITS,
 ) -> tuple[Preprocessing, dict[str, Windows]]:
-    """`fit_preprocessing` as the pipeline's params ask (features.*, window.*, target.*,
-    multistep.*): the window stage, each backtest fold and the check stage fit it so."""
-    f, m = params.features, params.multistep
+    """`fit_preprocessing` as the pipeline's sections ask (features.*, window.*, target.*,
+    multistep.*): the window stage, each backtest fold, the check stage and a
+    PriceForecaster fit it so."""
     return fit_preprocessing(
         scaled,
         levels,
         scaler,
-        FeatureSpec(params.data.target, f.lags, tuple(f.rolling_windows), f.returns),
-        length=params.window.length,
-        horizon=params.window.horizon,
-        outputs=m.steps if m.strategy == "direct" else 1,
-        transform=params.target.transform,
+        features,
+        length=window.length,
+        horizon=window.horizon,
+        outputs=multistep.steps if multistep.strategy == "direct" else 1,
+        transform=target.transform,
         splits=splits,
     )
+
+
+class MultistepParams(Section):
+    steps: PositiveInt = 5
+    strategy: Literal["recursive", "direct"] = "recursive"

@@ -4,10 +4,12 @@ Both are affine maps, x_scaled = (x - offset) / scale, so their learned state is
 vectors, saved as plain JSON (never pickle).
 """
 
-from typing import Any, Self
+from typing import Any, Literal, Self
 
 import numpy as np
 import pandas as pd
+
+from seqcast.config import Section
 
 
 class AffineScaler:
@@ -99,3 +101,7 @@ def scale_split_table(table: pd.DataFrame, method: str) -> tuple[pd.DataFrame, A
     scaled[:] = scaler.transform(features.to_numpy())
     scaled["split"] = table["split"]
     return scaled, scaler
+
+
+class ScaleParams(Section):
+    method: Literal["minmax", "standard"] = "minmax"

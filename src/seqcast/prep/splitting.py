@@ -9,11 +9,13 @@ share the rows before it in the proportion train : val. With val = 0 there is no
 validation block, and one gap separates train from test.
 """
 
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
+from pydantic import Field, model_validator
 
+from seqcast.config import Fraction, IsoDate, PositiveInt, Section
 from seqcast.errors import SeqcastError
 
 SPLITS = ("train", "val", "test")
@@ -86,3 +88,26 @@ def date_ranges(labelled: pd.DataFrame) -> dict[str, dict[str, object]]:
             "end": dates[-1].strftime("%Y-%m-%d"),
         }
     return ranges
+
+
+class SplitParams(Section):
+    train: Fraction = 0.7
+    val: Annotated[float, Field(ge=0, lt=1)] = 0.15  # 0: no validation block
+    gap: Annotated[int, Field(ge=0)] = 0
+    test_rows: PositiveInt | None = None  # the last N rows are the test block
+    test_start: IsoDate | None = None  # or: the test block starts on this date
+
+    @model_validator(mode="after")
+    def _leaves_a_test_split(self) -> "SplitParams":
+        if self.test_rows is not None and self.test_start is not None:
+            raise ValueError(
+                f"split.test_rows = {self.test_rows} and split.test_start = "
+                f"{self.test_start}: set one of them (or neither, for the fractions)"
+            )
+        fixed = self.test_rows is not None or self.test_start is not None
+        if not fixed and self.train + self.val >= 1:
+            raise ValueError(
+                f"split.train + split.val = {self.train + self.val:g}: must be below 1 "
+                "so that a test split remains"
+            )
+        return self

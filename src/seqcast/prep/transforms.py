@@ -17,11 +17,12 @@ always computed on decoded prices.
 """
 
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
+from seqcast.config import Section
 from seqcast.errors import SeqcastError
 from seqcast.prep.scaling import AffineScaler
 from seqcast.prep.windows import Windows
@@ -146,3 +147,7 @@ def encode_windows(windows: Windows, coder: TargetCoder, levels: pd.Series) -> W
         return windows
     origin, target = window_prices(windows, levels)
     return replace(windows, y=coder.encode(origin, target), target_transform=coder.transform)
+
+
+class TargetParams(Section):
+    transform: Literal["level", "difference", "log_return"] = "difference"

@@ -19,6 +19,7 @@ import pandas as pd
 from numpy.lib.stride_tricks import as_strided, sliding_window_view
 
 from seqcast import atomic
+from seqcast.config import PositiveInt, Section
 from seqcast.errors import SeqcastError
 from seqcast.prep.splitting import SPLITS
 from seqcast.unreadable import REWINDOW, unreadable
@@ -199,3 +200,8 @@ def make_windows(
             target_index=int(target_index),
         )
     return result
+
+
+class WindowParams(Section):
+    length: PositiveInt = 90
+    horizon: PositiveInt = 1

@@ -1,7 +1,7 @@
 """The results of a sweep: a cache of finished units that persists across runs, and the
 table of one sweep's units.
 
-The cache holds one JSON file per unit, named by its id (seqcast.ops.sweeps.units.unit_id),
+The cache holds one JSON file per unit, named by its id (seqcast.jobs.sweep_units.unit_id),
 written atomically as each unit ends: a sweep that stops half way keeps what it finished,
 and adding a seed or a ticker runs only the new units. It is not a DVC output; the table
 (data/sweep/results.parquet) is, and holds exactly the units of the current params, in
@@ -42,6 +42,16 @@ def table(rows: list[dict[str, Any]]) -> pd.DataFrame:
     # a fixed column order too: a row from the cache reads back with its keys sorted
     columns = ["unit_id", *ORDER, *sorted(set(frame.columns) - {"unit_id", *ORDER})]
     return frame[columns].sort_values(ORDER, kind="stable").reset_index(drop=True)
+
+
+def combine(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """The tables of several sweeps (one per model) as one, in the order of `table`."""
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.sort_values(ORDER, kind="stable").reset_index(drop=True)
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    return pd.read_parquet(path)
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> None:

@@ -10,9 +10,11 @@ import json
 import math
 from typing import Any, get_args
 
+from pydantic import model_validator
+
+from seqcast.config import PositiveFloat, Section
 from seqcast.models import model_class
 from seqcast.models.train_config import TrainConfig
-from seqcast.params import Range
 
 Config = dict[str, Any]
 
@@ -28,7 +30,7 @@ def grid(space: dict[str, list[Any]]) -> list[Config]:
     return [dict(zip(keys, values, strict=True)) for values in itertools.product(*space.values())]
 
 
-def suggest(trial: Any, model: str, space: dict[str, list[Any] | Range]) -> Config:
+def suggest(trial: Any, model: str, space: "dict[str, list[Any] | Range]") -> Config:
     """An Optuna trial's config: a list is a choice among its values, a Range a number,
     an integer where the model's key is one (hidden_size), else a float."""
     config: Config = {}
@@ -60,3 +62,25 @@ def _is_integer(annotation: Any) -> bool:
     if annotation is int:
         return True
     return any(_is_integer(arg) for arg in get_args(annotation))
+
+
+class Range(Section):
+    """A numeric range that sweep.search = tpe samples from: {low, high} and, optionally,
+    log (sample on a log scale) or step (integers or a float grid)."""
+
+    low: float
+    high: float
+    log: bool = False
+    step: PositiveFloat | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Range":
+        if not self.low < self.high:
+            raise ValueError(f"a range needs low < high, got low {self.low}, high {self.high}")
+        if self.log and self.low <= 0:
+            raise ValueError(f"a log range needs low > 0, got {self.low}")
+        return self
+
+
+# sweep.space.<model>.<key>: a list of values (grid, or a choice for tpe), or a Range (tpe)
+SpaceValues = list[Any] | Range
