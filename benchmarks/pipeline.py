@@ -194,12 +194,13 @@ threads.pin(count)
 import torch
 sys.path.insert(0, sys.argv[1])
 from train_throughput import windows_from_params
-from seqcast.models.recurrent_net import NetConfig, RecurrentNet
+from seqcast.models.recurrent_config import NetShape, RecurrentConfig
+from seqcast.models.recurrent_net import RecurrentNet
 from seqcast.models.train_config import TrainConfig
 from seqcast.models.training import train_network
 train, val = windows_from_params(sys.argv[2])
 torch.manual_seed(0)
-net = RecurrentNet(NetConfig(cell="rnn", input_size=train.x.shape[-1], hidden_size=32))
+net = RecurrentNet(NetShape("rnn", train.x.shape[-1]), RecurrentConfig(skip="none"))
 params = TrainConfig(max_epochs=5, patience=6, threads=count, device="cpu")
 cpu, wall = time.process_time(), time.perf_counter()
 with contextlib.redirect_stderr(io.StringIO()):

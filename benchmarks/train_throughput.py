@@ -38,7 +38,8 @@ from seqcast import stage
 from seqcast.data.features import FeatureSpec
 from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet
 from seqcast.models.numpy_training import train_numpy_network
-from seqcast.models.recurrent_net import NetConfig, RecurrentNet
+from seqcast.models.recurrent_config import NetShape, RecurrentConfig
+from seqcast.models.recurrent_net import RecurrentNet
 from seqcast.models.train_config import TrainConfig
 from seqcast.models.training import train_network
 from seqcast.prep.windows import Windows
@@ -73,7 +74,9 @@ def reference_loop(net: nn.Module, train: Windows, val: Windows, params: TrainCo
 
 def _torch_net(cell: str, input_size: int, hidden: int, seed: int) -> RecurrentNet:
     torch.manual_seed(seed)
-    return RecurrentNet(NetConfig(cell=cell, input_size=input_size, hidden_size=hidden))
+    return RecurrentNet(
+        NetShape(cell, input_size), RecurrentConfig(hidden_size=hidden, skip="none")
+    )
 
 
 def _runners(

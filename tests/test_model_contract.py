@@ -152,9 +152,9 @@ def test_the_skip_connection_adds_a_linear_map_of_the_window_and_survives_saving
         torch.testing.assert_close(net(x), expected)
 
     model.fit(train, val)
-    assert model.net.config.skip and model.net.config.window == 5
+    assert model.net.options.skip == "linear" and model.net.shape.window == 5
     predicted = model.predict(test.x)
     model.save(tmp_path)
     loaded = load_model(tmp_path)
-    assert loaded.net.config.skip
+    assert loaded.net.options.skip == "linear"
     np.testing.assert_array_equal(loaded.predict(test.x), predicted)

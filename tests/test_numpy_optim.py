@@ -7,7 +7,8 @@ from torch import nn
 
 from seqcast.models.numpy_net import NumpyNetConfig, NumpyRecurrentNet
 from seqcast.models.numpy_optim import SGD, Adam, ReduceOnPlateau, clip_grad_norm
-from seqcast.models.recurrent_net import NetConfig, RecurrentNet
+from seqcast.models.recurrent_config import NetShape, RecurrentConfig
+from seqcast.models.recurrent_net import RecurrentNet
 
 
 def _gradient_sequence(seed, steps, shapes):
@@ -100,7 +101,7 @@ def test_plateau_schedule_follows_torch_on_a_loss_sequence():
 def test_training_steps_match_a_torch_loop_step_for_step(cell):
     """Ten Adam steps with clipping on the same batches: NumPy and PyTorch stay together."""
     torch.manual_seed(0)
-    net = RecurrentNet(NetConfig(cell, input_size=3, hidden_size=5)).double()
+    net = RecurrentNet(NetShape(cell, 3), RecurrentConfig(hidden_size=5, skip="none")).double()
     start = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
     numpy_net = NumpyRecurrentNet(
         NumpyNetConfig(cell, 3, 5), {k: v.copy() for k, v in start.items()}

@@ -16,7 +16,8 @@ from seqcast.errors import SeqcastError
 from seqcast.models import numpy_cells
 from seqcast.models.numpy_cells import LayerWeights
 from seqcast.models.numpy_net import NumpyNetConfig, NumpyRecurrentNet, parameter_shapes
-from seqcast.models.recurrent_net import NetConfig, RecurrentNet
+from seqcast.models.recurrent_config import NetShape, RecurrentConfig
+from seqcast.models.recurrent_net import RecurrentNet
 
 RTOL = 1e-6
 CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
@@ -103,8 +104,10 @@ def test_gradient_through_forty_steps_of_hidden_to_hidden(cell, nonlinearity):
 
 def _network_pair(cell, nonlinearity, inputs, hidden, layers, seed):
     torch.manual_seed(seed)
-    config = NetConfig(cell, inputs, hidden, layers, 0.0, nonlinearity)
-    net = RecurrentNet(config).double()
+    options = RecurrentConfig(
+        hidden_size=hidden, num_layers=layers, nonlinearity=nonlinearity, skip="none"
+    )
+    net = RecurrentNet(NetShape(cell, inputs), options).double()
     params = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
     numpy_net = NumpyRecurrentNet(
         NumpyNetConfig(cell, inputs, hidden, layers, nonlinearity), params
@@ -169,8 +172,9 @@ def test_gradients_match_finite_differences():
 
 def test_parameter_names_and_shapes_are_pytorchs():
     for cell in ("rnn", "lstm", "gru"):
-        config = NetConfig(cell, input_size=3, hidden_size=4, num_layers=2)
-        expected = {k: tuple(v.shape) for k, v in RecurrentNet(config).state_dict().items()}
+        options = RecurrentConfig(hidden_size=4, num_layers=2, skip="none")
+        net = RecurrentNet(NetShape(cell, 3), options)
+        expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
         shapes = parameter_shapes(NumpyNetConfig(cell, 3, 4, 2))
         assert list(shapes.items()) == list(expected.items())
     assert parameter_shapes(NumpyNetConfig("lstm", 9, 32))["rnn.weight_ih_l0"] == (128, 9)

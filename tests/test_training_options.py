@@ -17,7 +17,8 @@ from torch import nn
 from seqcast import threads as threads_module
 from seqcast.errors import SeqcastError
 from seqcast.models import runtime, training
-from seqcast.models.recurrent_net import NetConfig, RecurrentNet
+from seqcast.models.recurrent_config import NetShape, RecurrentConfig
+from seqcast.models.recurrent_net import RecurrentNet
 from seqcast.models.train_config import TrainConfig
 from seqcast.params import parse_params
 from seqcast.prep.windows import Windows
@@ -97,7 +98,7 @@ def reference_loop(net, train, val, params: TrainConfig, optimizer, schedule=Non
 
 def _pair(cell="lstm"):
     torch.manual_seed(11)
-    net = RecurrentNet(NetConfig(cell, input_size=2, hidden_size=4))
+    net = RecurrentNet(NetShape(cell, 2), RecurrentConfig(hidden_size=4, skip="none"))
     return net, copy.deepcopy(net)
 
 

@@ -8,19 +8,17 @@ params.yaml, which declares these models, does not pay for loading it.
 """
 
 import pickle
-from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-from pydantic import Field
 
-from seqcast.config import PositiveInt, Section
 from seqcast.errors import SeqcastError
 from seqcast.models.anchoring import anchor, anchor_windows, anchored_columns
 from seqcast.models.base import Forecaster, History
 from seqcast.models.catalog import register, retrain
-from seqcast.models.train_config import TrainConfig, TrainOverrides
+from seqcast.models.recurrent_config import NetShape, RecurrentConfig, read_net, saved_net
+from seqcast.models.train_config import TrainConfig
 from seqcast.prep.windows import Windows
 from seqcast.unreadable import unreadable
 
@@ -28,21 +26,6 @@ if TYPE_CHECKING:
     from seqcast.models.recurrent_net import RecurrentNet
 
 WEIGHTS_FILE = "weights.pt"
-
-
-class RecurrentConfig(Section):
-    """models.rnn, models.lstm, models.gru."""
-
-    hidden_size: PositiveInt = 32
-    num_layers: PositiveInt = 1
-    dropout: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    nonlinearity: Literal["tanh", "relu"] = "tanh"
-    # relative: price columns minus their value on the window's last day, under a change
-    # target (seqcast.models.anchoring); absolute: the scaled values as they are
-    inputs: Literal["relative", "absolute"] = "relative"
-    # linear: add a linear map of the whole window to the output (seqcast.models.recurrent_net)
-    skip: Literal["none", "linear"] = "linear"
-    train: TrainOverrides = TrainOverrides()
 
 
 def _unpickling_reason(exc: Exception) -> str:
@@ -76,18 +59,9 @@ class RecurrentForecaster(Forecaster):
         return cls(options=config, train=train)
 
     def _build(self, input_size: int, window: int, outputs: int) -> "RecurrentNet":
-        from seqcast.models.recurrent_net import NetConfig, RecurrentNet
+        from seqcast.models.recurrent_net import RecurrentNet
 
-        architecture = self.options.model_dump(exclude={"train", "inputs", "skip"})
-        config = NetConfig(
-            cell=self.cell,
-            input_size=input_size,
-            outputs=outputs,
-            skip=self.options.skip == "linear",
-            window=window,
-            **architecture,
-        )
-        return RecurrentNet(config)
+        return RecurrentNet(NetShape(self.cell, input_size, outputs, window), self.options)
 
     def fit(self, train: Windows, val: Windows) -> History:
         import torch
@@ -119,20 +93,20 @@ class RecurrentForecaster(Forecaster):
         return {name: t.detach().cpu().numpy() for name, t in self.net.state_dict().items()}
 
     def recurrent_layers(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        c = self.net.config
-        shape = {
-            "cell": c.cell,
-            "input_size": c.input_size,
-            "hidden_size": c.hidden_size,
-            "num_layers": c.num_layers,
-            "nonlinearity": c.nonlinearity,
+        shape, options = self.net.shape, self.net.options
+        layers = {
+            "cell": shape.cell,
+            "input_size": shape.input_size,
+            "hidden_size": options.hidden_size,
+            "num_layers": options.num_layers,
+            "nonlinearity": options.nonlinearity,
         }
         learned = self.learned_parameters().items()
         # a skip connection has no gates: left out
-        return shape, {k: v.astype(np.float64) for k, v in learned if not k.startswith("skip.")}
+        return layers, {k: v.astype(np.float64) for k, v in learned if not k.startswith("skip.")}
 
     def config(self) -> dict[str, Any]:
-        return {"net": asdict(self.net.config), "anchored": list(self.anchored)}
+        return {"net": saved_net(self.net.shape, self.net.options), "anchored": list(self.anchored)}
 
     def _save_state(self, directory: Path) -> None:
         import torch
@@ -148,23 +122,16 @@ class RecurrentForecaster(Forecaster):
     def _load(cls, config: dict[str, Any], directory: Path) -> "RecurrentForecaster":
         import torch
 
-        from seqcast.models.recurrent_net import NetConfig, RecurrentNet
+        from seqcast.models.recurrent_net import RecurrentNet
 
-        net_config = NetConfig(**config["net"])
-        if net_config.cell != cls.cell:
+        shape, options = read_net(config["net"])
+        if shape.cell != cls.cell:
             raise SeqcastError(
-                f"{directory / 'config.json'}: a {net_config.cell} network saved as model "
+                f"{directory / 'config.json'}: a {shape.cell} network saved as model "
                 f"{cls.name!r}; retrain the model"
             )
-        options = RecurrentConfig(
-            hidden_size=net_config.hidden_size,
-            num_layers=net_config.num_layers,
-            dropout=net_config.dropout,
-            nonlinearity=net_config.nonlinearity,
-            skip="linear" if net_config.skip else "none",
-        )
         model = cls(options=options)
-        model.net = RecurrentNet(net_config)
+        model.net = RecurrentNet(shape, options)
         model.anchored = tuple(config.get("anchored", ()))
         path = directory / WEIGHTS_FILE
         try:
