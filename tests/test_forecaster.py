@@ -90,3 +90,16 @@ def test_bad_histories_fail_with_one_clear_message(tmp_path):
         forecaster.predict(broken, 3)
     with pytest.raises(SeqcastError, match="not a saved forecaster"):
         PriceForecaster.load(tmp_path)
+
+
+def test_a_fit_without_params_is_the_pipelines():
+    """PriceForecaster.fit(prices, name) needs no params file: each section it leaves out
+    is params.yaml's, so it gives the pipeline's model and forecast."""
+    history = _history(600)
+    pipeline = parse_params(copy.deepcopy(BASE))
+    alone = PriceForecaster.fit(history, "linear")
+    as_params = PriceForecaster.fit(history, "linear", **pipeline.fit_sections("linear"))
+    pd.testing.assert_frame_equal(alone.predict(history, 5), as_params.predict(history, 5))
+    assert alone.prep.length == pipeline.window.length
+    assert alone.prep.coder.transform == pipeline.target.transform
+    assert alone.intervals.steps == pipeline.forecast.days
