@@ -47,11 +47,10 @@ def test_a_comment_in_a_model_that_is_not_enabled_reruns_no_stage(pipeline_copy)
     assert changed_stages(pipeline_copy) == before
 
 
-def test_a_comment_in_a_source_that_is_not_used_reruns_download_and_the_sweep(pipeline_copy):
+def test_a_comment_in_a_source_that_is_not_used_reruns_the_downloads_only(pipeline_copy):
     comment(pipeline_copy, "src/seqcast/data/sources/yfinance_source.py")
-    # download writes the same table, so nothing after it reruns; each sweep@model loads
-    # its tickers through data.source, whichever it is (docs/architecture.md)
-    assert changed_stages(pipeline_copy) == {"download", "sweep@naive", "sweep@linear"}
+    # both write the same table as before, so nothing after them reruns
+    assert changed_stages(pipeline_copy) == {"download", "sweep_prices"}
 
 
 def test_a_comment_in_the_recurrent_models_reruns_the_networks_only(pipeline_copy):

@@ -87,7 +87,7 @@ MODEL_CODE = ROOT / "stages" / "model_code"
 # Stages that may run any model, or any source, by the name params give: they declare the
 # whole folder (a stage of one model declares stages/model_code/<its name>).
 ANY_MODEL: set[str] = set()  # none: forecast reads what each evaluation worked out
-ANY_SOURCE = {"download", "sweep"}
+ANY_SOURCE = {"download", "sweep_prices"}
 
 
 def model_files(name: str) -> set[Path]:

@@ -31,6 +31,7 @@ ALLOWED = {
     "register": set(),  # MLflow and the gate load once it runs, not to start
     "sweep": {"scipy.stats"},  # units load torch as they run
     "sweep_summary": {"scipy.stats"},  # the summary's test against naive
+    "sweep_prices": {"scipy.stats"},  # imported with the sweep's code
 }
 
 PROBE = textwrap.dedent(

@@ -7,7 +7,7 @@ The blocks of the models (models.<name>, and train.*) and of the sources (data.<
 are config types that those modules own; this module composes them from the two
 catalogs, and only the edges (stages, commands, seqcast.jobs) import it.
 
-A stage reads the sections it needs: `load_params(models=("lstm",), source=False)`
+A stage reads the sections it needs: `load_params(models=("lstm",), with_source=False)`
 composes the block of lstm alone and leaves the source's block out, so that the stage
 imports lstm's code and no other model's or source's (a DVC stage depends on what it
 runs). `load_params()` validates the whole file: `seqcast check` does.

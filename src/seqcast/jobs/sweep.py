@@ -39,11 +39,11 @@ class SweepRun:
     cpu_seconds: dict[str, float] = field(default_factory=dict)  # unit id -> its fold's CPU
 
 
-def feature_tables(params: Params) -> dict[str, pd.DataFrame]:
-    """Each sweep ticker's own feature table, from data.source, as the featurize stage
-    builds data.ticker's (features.extra_columns belong to data.ticker and are left out)."""
+def sweep_prices(params: Params) -> pd.DataFrame:
+    """The raw prices of every sweep ticker (sweep.tickers, or data.ticker), from
+    data.source: what the sweep_prices stage writes."""
     tickers = params.sweep.tickers or [params.data.ticker]
-    data, f = params.data, params.features
+    data = params.data
     try:
         raw = sources.load_raw(data.source, data.source_config, tickers[0], tickers[1:])
     except SeqcastError as exc:  # the source names data.ticker(s), which it was asked for
@@ -56,9 +56,26 @@ def feature_tables(params: Params) -> dict[str, pd.DataFrame]:
             f"{where}: data.source = {data.source} has no rows of {', '.join(missing)}; "
             f"it holds {', '.join(held)}"
         )
+    return raw.prices
+
+
+def feature_tables(params: Params, prices: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+    """Each sweep ticker's own feature table, from `prices` (sweep_prices; loaded from
+    data.source when not given), as the featurize stage builds data.ticker's
+    (features.extra_columns belong to data.ticker and are left out)."""
+    tickers = params.sweep.tickers or [params.data.ticker]
+    prices = sweep_prices(params) if prices is None else prices
+    held = set(prices["ticker"])
+    missing = [ticker for ticker in tickers if ticker not in held]
+    if missing:
+        raise SeqcastError(
+            f"sweep.tickers: the sweep's prices hold no rows of {', '.join(missing)}; "
+            "rerun the sweep_prices stage"
+        )
+    target, f = params.data.target, params.features
     return {
         ticker: make_features(
-            ticker_rows(raw.prices, ticker), data.target, f.lags, f.rolling_windows, f.returns
+            ticker_rows(prices, ticker), target, f.lags, f.rolling_windows, f.returns
         )
         for ticker in tickers
     }
@@ -138,6 +155,7 @@ class _Runner:
 def run_sweep(
     params: Params,
     *,
+    prices: pd.DataFrame | None = None,
     executor: executors.Executor | None = None,
     cache: Path | None = None,
     rerun: bool = False,
@@ -148,14 +166,16 @@ def run_sweep(
 ) -> SweepRun:
     """Run (or take from the cache) every unit of sweep.*, and summarize them.
 
-    `cache`: default data/sweep/units/ of the user's repository, also when DVC runs the
-    stage in a queued experiment's temporary clone, so that experiments share it.
+    `prices`: the sweep tickers' raw prices (the sweep_prices stage's); default: loaded
+    from data.source. `cache`: default data/sweep/units/ of the user's repository, also
+    when DVC runs the stage in a queued experiment's temporary clone, so that experiments
+    share it.
     `executor`: default from the environment (seqcast.ops.sweeps.executors). `rerun`: run every
     unit again, ignoring the cache. `retries`: tries after a unit's first failure.
     `track`: log the parent and child runs to MLflow."""
     started = time.perf_counter()
     s = params.sweep
-    tables = feature_tables(params)
+    tables = feature_tables(params, prices)
     if params.features.extra_columns:
         progress(
             f"sweep: features.extra_columns ({', '.join(params.features.extra_columns)}) are "
