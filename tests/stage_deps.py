@@ -1,7 +1,10 @@
-"""Write what dvc.yaml's code deps are made of: `python tests/stage_deps.py --links` remakes
-stages/model_code/<name> (links to the files each model runs); `--print` prints, per
-stage, the seqcast modules it runs (for its deps in dvc.yaml). tests/test_stage_deps.py
-fails whenever either is stale."""
+"""Write what dvc.yaml's code deps are made of.
+
+`python tests/stage_deps.py --links` remakes stages/code/<stage>/ (links to the library
+modules each stage runs) and stages/model_code/<name>/ (links to the files each model
+runs); `--dvc-yaml` writes, in dvc.yaml, each stage's code deps: its folder, and its
+model's for a stage of one model. tests/test_stage_deps.py fails whenever either is stale.
+"""
 
 import os
 import shutil
@@ -14,11 +17,28 @@ from test_stage_deps import (
     MODEL_CODE,
     PACKAGE,
     ROOT,
+    STAGE_CODE,
+    dynamic_files,
     model_files,
     reached_files,
     stage_script,
     stages,
 )
+
+PER_MODEL = {"foreach": "${item}", "matrix": "${item.model}"}
+
+
+def _link_folder(folder: Path, files: set[Path]) -> None:
+    folder.mkdir(parents=True)
+    for path in sorted(files):
+        link = folder / "_".join(path.relative_to(PACKAGE / "seqcast").parts)
+        link.symlink_to(os.path.relpath(path, folder))
+
+
+def stage_files(name: str, stage: dict) -> set[Path]:
+    """The library modules stage `name` runs, beside its model's (stages/model_code)."""
+    runs = reached_files(stage_script(stage)) | dynamic_files(name)
+    return {p for p in runs if p.is_relative_to(PACKAGE)}
 
 
 def write_links() -> None:
@@ -26,53 +46,24 @@ def write_links() -> None:
 
     shutil.rmtree(MODEL_CODE, ignore_errors=True)
     for name in BUILT_IN:
-        folder = MODEL_CODE / name
-        folder.mkdir(parents=True)
-        for path in sorted(model_files(name)):
-            link = folder / "_".join(path.relative_to(PACKAGE / "seqcast").parts)
-            link.symlink_to(os.path.relpath(path, folder))
-
-
-def print_deps() -> None:
+        _link_folder(MODEL_CODE / name, model_files(name))
+    shutil.rmtree(STAGE_CODE, ignore_errors=True)
     for name, stage in stages().items():
-        print(f"{name}:")
-        for path in sorted(reached_files(stage_script(stage))):
-            print(f"  - {path.relative_to(ROOT)}")
+        _link_folder(STAGE_CODE / name, stage_files(name, stage))
 
 
-if __name__ == "__main__":
-    if "--links" in sys.argv:
-        write_links()
-    if "--print" in sys.argv:
-        print_deps()
-
-
-def code_deps(name: str, stage: dict) -> list[str]:
-    """A stage's code deps for dvc.yaml: a folder where the stage runs all of it."""
-    from test_stage_deps import ANY_MODEL, ANY_SOURCE, dynamic_files
-
-    runs = reached_files(stage_script(stage)) | dynamic_files(name)
-    runs = {p for p in runs if p.is_relative_to(PACKAGE)}
-    deps: list[str] = []
-    folders = sorted({p.parent for p in runs}, key=lambda p: len(p.parts))
-    whole: set[Path] = set()
-    for folder in folders:
-        if any(folder.is_relative_to(w) for w in whole) or folder == PACKAGE / "seqcast":
-            continue
-        files = {p for p in folder.rglob("*.py")}
-        if files <= runs:
-            whole.add(folder)
-    for folder in sorted(whole):
-        deps.append(str(folder.relative_to(ROOT)))
-    for path in sorted(runs):
-        if not any(path.is_relative_to(w) for w in whole):
-            deps.append(str(path.relative_to(ROOT)))
-    del ANY_MODEL, ANY_SOURCE
-    return sorted(deps)
+def model_item(stage: dict) -> str | None:
+    """How a stage of one model names it in dvc.yaml: ${item} or ${item.model}."""
+    if "foreach" in stage and "models" in str(stage["foreach"]):
+        return PER_MODEL["foreach"]
+    if "matrix" in stage and "model" in stage["matrix"]:
+        return PER_MODEL["matrix"]
+    return None
 
 
 def rewrite_dvc_yaml() -> None:
-    """Replace each stage's src/seqcast deps in dvc.yaml by code_deps, keeping the rest."""
+    """Each stage's code deps in dvc.yaml, after its script: stages/code/<stage>, and
+    stages/model_code/<its model> for a stage of one model; the rest is kept."""
     lines = (ROOT / "dvc.yaml").read_text().splitlines()
     all_stages = stages()
     out, current = [], None
@@ -80,22 +71,21 @@ def rewrite_dvc_yaml() -> None:
         stripped = line.strip()
         if line.startswith("  ") and not line.startswith("   ") and stripped.endswith(":"):
             current = stripped[:-1]
-        if stripped.startswith("- src/seqcast") or stripped.startswith("- stages/model_code"):
+        code = ("- src/seqcast", "- stages/model_code", "- stages/code/")
+        if stripped.startswith(code):
             continue
         out.append(line)
         if current in all_stages and stripped.startswith("- stages/") and stripped.endswith(".py"):
             indent = line[: len(line) - len(line.lstrip())]
-            stage = all_stages[current]
-            body = stage.get("do", stage)
-            for dep in code_deps(current, stage):
-                out.append(f"{indent}- {dep}")
-            if "foreach" in stage and current in ("train", "evaluate", "sweep"):
-                out.append(f"{indent}- stages/model_code/${{item}}  # the code of this model")
-            if "matrix" in stage:
-                out.append(f"{indent}- stages/model_code/${{item.model}}  # the code of this model")
-            del body
+            out.append(f"{indent}- stages/code/{current}  # the library modules it runs")
+            item = model_item(all_stages[current])
+            if item:
+                out.append(f"{indent}- stages/model_code/{item}  # and its model's")
     (ROOT / "dvc.yaml").write_text("\n".join(out) + "\n")
 
 
-if "--dvc-yaml" in sys.argv:
-    rewrite_dvc_yaml()
+if __name__ == "__main__":
+    if "--links" in sys.argv:
+        write_links()
+    if "--dvc-yaml" in sys.argv:
+        rewrite_dvc_yaml()

@@ -1,12 +1,14 @@
 """dvc.yaml declares every module a stage runs, and no more, so that a code change reruns
 what it affects and nothing else.
 
-The test follows each stage script's imports through the seqcast package (imports inside
-functions too) and fails when a module it reaches is not a declared dependency, or inside
-a declared folder. A model or a source is imported by its name (seqcast.models.catalog,
-seqcast.data.sources): a stage of one model (train@lstm) declares that model's code as
-stages/model_code/<name>, a folder of links to the files the model runs, and a stage
-that may run any model or source declares the whole folder.
+A stage declares its code as stages/code/<stage>, a folder of links to the library
+modules it runs (DVC hashes the files they point to). A model or a source is imported by
+its name (seqcast.models.catalog, seqcast.data.sources): a stage of one model
+(train@lstm) also declares stages/model_code/<name>, the links to the files that model
+runs, and a stage that may run any source links every source. The test follows each
+stage script's imports through the seqcast package (imports inside functions too) and
+fails when a module it reaches is not declared, or when a declared one is never run.
+`python tests/stage_deps.py --links --dvc-yaml` remakes the folders and the deps.
 """
 
 import ast
@@ -84,6 +86,7 @@ def _script_imports(path: Path) -> set[str]:
 
 
 MODEL_CODE = ROOT / "stages" / "model_code"
+STAGE_CODE = ROOT / "stages" / "code"
 # Stages that may run any model, or any source, by the name params give: they declare the
 # whole folder (a stage of one model declares stages/model_code/<its name>).
 ANY_MODEL: set[str] = set()  # none: forecast reads what each evaluation worked out
@@ -177,6 +180,10 @@ def test_every_built_in_model_has_its_code_folder():
     from seqcast.models.catalog import BUILT_IN
 
     assert sorted(os.listdir(MODEL_CODE)) == sorted(BUILT_IN)
+
+
+def test_every_stage_and_no_other_has_its_code_folder():
+    assert sorted(os.listdir(STAGE_CODE)) == sorted(stages())
 
 
 def test_the_walk_finds_lazy_and_relative_imports(tmp_path):

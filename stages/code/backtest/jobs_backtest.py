@@ -1,0 +1,1 @@
+../../../src/seqcast/jobs/backtest.py

@@ -1,0 +1,1 @@
+../../../src/seqcast/data/sources/__init__.py

@@ -1,0 +1,1 @@
+../../../src/seqcast/jobs/__init__.py

@@ -1,0 +1,1 @@
+../../../src/seqcast/config.py

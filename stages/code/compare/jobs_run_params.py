@@ -1,0 +1,1 @@
+../../../src/seqcast/jobs/run_params.py

@@ -1,0 +1,1 @@
+../../../src/seqcast/__init__.py

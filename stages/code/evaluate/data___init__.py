@@ -1,0 +1,1 @@
+../../../src/seqcast/data/__init__.py

@@ -1,0 +1,1 @@
+../../../src/seqcast/models/numpy_cells.py

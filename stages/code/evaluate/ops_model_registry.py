@@ -1,0 +1,1 @@
+../../../src/seqcast/ops/model_registry.py

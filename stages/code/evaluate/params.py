@@ -1,0 +1,1 @@
+../../../src/seqcast/params.py

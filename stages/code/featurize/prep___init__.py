@@ -1,0 +1,1 @@
+../../../src/seqcast/prep/__init__.py

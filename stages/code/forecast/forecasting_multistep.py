@@ -1,0 +1,1 @@
+../../../src/seqcast/forecasting/multistep.py

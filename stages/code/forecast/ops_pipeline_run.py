@@ -1,0 +1,1 @@
+../../../src/seqcast/ops/pipeline_run.py

@@ -1,0 +1,1 @@
+../../../src/seqcast/ops/sweeps/space.py

@@ -1,0 +1,1 @@
+../../../src/seqcast/reporting/__init__.py

@@ -1,0 +1,1 @@
+../../../src/seqcast/prep/splitting.py

@@ -1,0 +1,1 @@
+../../../src/seqcast/scoring/__init__.py

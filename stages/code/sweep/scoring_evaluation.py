@@ -1,0 +1,1 @@
+../../../src/seqcast/scoring/evaluation.py

@@ -1,0 +1,1 @@
+../../../src/seqcast/data/features.py

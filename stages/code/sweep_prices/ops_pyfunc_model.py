@@ -1,0 +1,1 @@
+../../../src/seqcast/ops/pyfunc_model.py

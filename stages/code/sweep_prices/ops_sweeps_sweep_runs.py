@@ -1,0 +1,1 @@
+../../../src/seqcast/ops/sweeps/sweep_runs.py

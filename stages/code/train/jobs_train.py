@@ -1,0 +1,1 @@
+../../../src/seqcast/jobs/train.py

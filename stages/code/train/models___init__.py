@@ -1,0 +1,1 @@
+../../../src/seqcast/models/__init__.py
