@@ -35,7 +35,6 @@ import torch
 from torch import nn
 
 from seqcast import stage
-from seqcast.data.features import FeatureSpec
 from seqcast.models.numpy_rnn import NumpyNetConfig, NumpyRecurrentNet
 from seqcast.models.numpy_training import train_numpy_network
 from seqcast.models.recurrent_config import NetShape, RecurrentConfig
@@ -120,8 +119,7 @@ def windows_from_params(path: Path) -> tuple[Windows, Windows]:
     params = load_params(path)
     data, f, s = params.data, params.features, params.split
     raw = load_raw(data.source, data.source_config, data.ticker, data.other_tickers).prices
-    spec = FeatureSpec(data.target, f.lags, tuple(f.rolling_windows), f.returns)
-    features = spec.make(ticker_rows(raw, data.ticker))
+    features = params.feature_spec.make(ticker_rows(raw, data.ticker))
     features = join_extra_columns(features, raw, f.extra_inputs, f.join).table
     table = split_table(features, s)
     scaled, scaler = scale_split_table(table, params.scale.method)

@@ -1,9 +1,10 @@
 """The library's layers: params only at the edges, no import cycle, no two modules with one
 name (docs/architecture.md)."""
 
-import ast
 from collections import defaultdict
 from pathlib import Path
+
+from test_stage_deps import imported_modules
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "seqcast"
 # The edges: what reads params.yaml (stages/ are outside the package)
@@ -21,30 +22,8 @@ def modules() -> dict[str, Path]:
 
 def runtime_imports(path: Path, name: str) -> set[str]:
     """The seqcast modules `path` imports when it runs (not under `if TYPE_CHECKING:`)."""
-    tree = ast.parse(path.read_text())
-    skipped = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            skipped |= {id(child) for child in ast.walk(node)}
     known = modules()
-    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    found = set()
-    for node in ast.walk(tree):
-        if id(node) in skipped:
-            continue
-        if isinstance(node, ast.Import):
-            targets = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                parent = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
-                base = f"{parent}.{base}" if base else parent
-            targets = [f"{base}.{alias.name}" for alias in node.names]
-            targets = [t if t in known else base for t in targets]
-        else:
-            continue
-        found |= {t for t in targets if t in known and t != name}
-    return found
+    return {m for m in imported_modules(path, runtime_only=True) if m in known and m != name}
 
 
 def test_no_module_below_the_jobs_reads_params():

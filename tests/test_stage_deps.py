@@ -33,14 +33,23 @@ def module_file(name: str) -> Path | None:
     return None
 
 
-def imported_modules(path: Path) -> set[str]:
+def imported_modules(path: Path, runtime_only: bool = False) -> set[str]:
     """Dotted names that `path` imports, `from seqcast import x` read as seqcast.x if x is
-    a module, and relative imports resolved against the file's package."""
+    a module, and relative imports resolved against the file's package; `runtime_only`:
+    not those under `if TYPE_CHECKING:`."""
     package = ".".join(path.relative_to(PACKAGE).with_suffix("").parts[:-1])
     if path.name == "__init__.py":
         package = ".".join(path.relative_to(PACKAGE).parts[:-1])
+    tree = ast.parse(path.read_text(), filename=str(path))
+    skipped = set()
+    if runtime_only:
+        for node in ast.walk(tree):
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+                skipped |= {id(child) for child in ast.walk(node)}
     names = set()
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom):

@@ -35,6 +35,7 @@ from seqcast.config import (
     Section,
     choices,
 )
+from seqcast.data import sources
 from seqcast.data.features import DEFAULT_TARGET, FeatureParams, FeatureSpec, split_extra_column
 from seqcast.errors import SeqcastError
 from seqcast.forecasting.folds import BacktestParams, Origin
@@ -61,14 +62,8 @@ def _blocks(base: type[Section], configs: dict[str, type[Section]]) -> dict[str,
     return {name: (config, config()) for name, config in configs.items()}
 
 
-def _sources():  # the catalog of sources, imported where a source block is composed
-    from seqcast.data import sources
-
-    return sources
-
-
 def _known_source(name: str) -> str:
-    names = _sources().source_names()
+    names = sources.source_names()
     if name not in names:
         raise ValueError(
             f"data.source = {name!r}: not a known source; choose from {choices(names)}"
@@ -109,7 +104,7 @@ class DataSection(Section):
     @property
     def columns(self) -> tuple[str, ...]:
         """The numeric columns that the source puts in the raw table, besides date and ticker."""
-        return _sources().source(self.source).columns(self.source_config)
+        return sources.source(self.source).columns(self.source_config)
 
     @model_validator(mode="after")
     def _consistent(self) -> "DataSection":
@@ -127,7 +122,7 @@ class DataSection(Section):
         if len(set(self.tickers)) != len(self.tickers):
             problems.append(f"data.tickers = {self.tickers}: list each ticker once")
         if self.has_source:
-            source = _sources().source(self.source)
+            source = sources.source(self.source)
             problems += source.check(self.source_config, self.ticker, self.tickers)
         if problems:
             raise ValueError("; ".join(problems))
@@ -143,7 +138,6 @@ def _data_params(source: str | None) -> type[DataSection]:
     imported), or with none: a scope that does not read the source."""
     if source is None:
         return DataSection
-    sources = _sources()
     names = sources.source_names()
     if source != ALL_SOURCES and source not in names:  # DataSection names the choices
         return DataSection
@@ -420,8 +414,7 @@ class Params(Section):
     @property
     def feature_spec(self) -> FeatureSpec:
         """The features of data.target that features.* asks for."""
-        f = self.features
-        return FeatureSpec(self.data.target, f.lags, tuple(f.rolling_windows), f.returns)
+        return self.features.spec(self.data.target)
 
     def prep_sections(self) -> tuple[FeatureSpec, WindowParams, TargetParams, MultistepParams]:
         """What pipeline_preprocessing takes after the scaled table, levels and scaler."""
@@ -548,7 +541,7 @@ def _scoped(raw: Any, source: str | None, models: tuple[str, ...] | None) -> Any
         return raw
     raw = dict(raw)
     if isinstance(raw.get("data"), dict):
-        known = set(_sources().source_names())
+        known = set(sources.source_names())
         raw["data"] = {
             k: v
             for k, v in raw["data"].items()

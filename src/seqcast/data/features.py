@@ -186,6 +186,10 @@ class FeatureParams(Section):
         """(ticker, column) of each extra input column."""
         return [split_extra_column(name) for name in self.extra_columns]
 
+    def spec(self, target: str) -> FeatureSpec:
+        """The features of the `target` column that these params ask for."""
+        return FeatureSpec(target, self.lags, tuple(self.rolling_windows), self.returns)
+
 
 EXTRA_COLUMN = re.compile(r"^(?P<ticker>.+)\.(?P<column>[a-z][a-z0-9_]*)$")
 

@@ -30,7 +30,7 @@ from pydantic import Field
 
 from seqcast import artifacts, atomic
 from seqcast.config import PositiveInt, Section
-from seqcast.data.features import DEFAULT_TARGET, FeatureParams, FeatureSpec
+from seqcast.data.features import DEFAULT_TARGET, FeatureParams
 from seqcast.errors import SeqcastError
 from seqcast.forecasting.intervals import (
     Intervals,
@@ -142,7 +142,7 @@ class PriceForecaster:
             )
         split, forecast = split or SplitParams(), forecast or ForecastParams()
         prices = price_series(history, target)
-        spec = FeatureSpec(target, f.lags, tuple(f.rolling_windows), f.returns)
+        spec = f.spec(target)
         features_table = spec.make(prices.rename_axis("date").reset_index())
         table = features_table.assign(split=fit_labels(len(features_table), split.train, split.val))
         scaled, scaler = scale_split_table(table, (scale or ScaleParams()).method)

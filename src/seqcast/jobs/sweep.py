@@ -64,10 +64,9 @@ def feature_tables(params: Params, prices: pd.DataFrame | None = None) -> dict[s
     data.source when not given), as the featurize stage builds data.ticker's
     (features.extra_columns belong to data.ticker and are left out)."""
     tickers = params.sweep.tickers or [params.data.ticker]
-    prices = sweep_prices(params) if prices is None else prices
-    held = set(prices["ticker"])
-    missing = [ticker for ticker in tickers if ticker not in held]
-    if missing:
+    if prices is None:
+        prices = sweep_prices(params)  # checked there
+    elif missing := [ticker for ticker in tickers if ticker not in set(prices["ticker"])]:
         raise SeqcastError(
             f"sweep.tickers: the sweep's prices hold no rows of {', '.join(missing)}; "
             "rerun the sweep_prices stage"
