@@ -23,6 +23,7 @@ def main() -> None:
     params = load_params(models=[args.model], with_source=False)
     table = pd.read_parquet(args.split)
     paths = {k: Path(getattr(args, k)) for k in ("model_dir", "windows", "raw", "source")}
+    paths["evaluations"] = Path(args.out).parent  # every model's evaluation: reports/models
     with artifacts.output_dir(args.out) as out:
         result = evaluate_model(args.model, paths, table, Path(args.split), params, out)
     record_run(args.model, result.run_id)

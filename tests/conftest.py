@@ -60,12 +60,11 @@ SHARED_UNITS = {"test_servers": "servers", "test_sweep_cluster": "servers"}
 FIRST = [
     "test_pipeline",
     "test_sources_pipeline",
+    "test_queue",
     "test_accuracy",
     "test_sweep_cluster",
     "test_servers",
-    "test_tracking_experiments",
     "test_gate",
-    "test_queue",
     "test_registry",
     "test_reproduce",
     "test_ui",

@@ -626,10 +626,10 @@ def test_a_deliberately_worsened_model_fails_with_its_reason(gated_repo):
 
 
 def test_a_model_that_leaves_models_enabled_is_reported(gated_repo):
-    enabled = [m for m in TINY["models"]["enabled"] if m != "gru"]
+    enabled = [m for m in TINY["models"]["enabled"] if m != "numpy_gru"]
     result, _ = _gate_after(gated_repo, {"models": {"enabled": enabled}})
     assert result.returncode == 0, result.stdout + result.stderr
-    assert _table(result.stdout)["gru.rmse"]["verdict"] == gate.REMOVED
+    assert _table(result.stdout)["numpy_gru.rmse"]["verdict"] == gate.REMOVED
     assert "removed from models.enabled" in result.stdout.splitlines()[-1]
 
 

@@ -19,9 +19,9 @@ import yaml
 from browser import MISSING, binaries, headless_chromium, probe_report
 from repo_helpers import BIN, run, write_params
 
-MODELS = ["naive", "linear", "rnn", "lstm", "gru", "numpy_gru"]  # repo_helpers.TINY
+MODELS = ["naive", "linear", "lstm", "numpy_gru"]  # repo_helpers.TINY
 NETWORKS = MODELS[2:]
-GATED = ["lstm", "gru", "numpy_gru"]
+GATED = ["lstm", "numpy_gru"]
 
 
 @pytest.fixture(scope="module")
@@ -246,7 +246,8 @@ def test_inspection_artifacts_in_reports_and_mlflow(repo):
     runs = {
         r.data.tags["model"]: r for r in client.search_runs([experiment.experiment_id], MODEL_RUNS)
     }
-    n_features = json.loads((repo / "data/models/rnn/config.json").read_text())["net"]["input_size"]
+    config = json.loads((repo / "data/models/lstm/config.json").read_text())
+    n_features = config["net"]["input_size"]
     for name in MODELS:
         report = repo / f"reports/models/{name}"
         table = pd.read_csv(report / "parameters.csv")
@@ -447,3 +448,51 @@ def test_params_seen_before_still_log_one_finished_run(pipeline_copy):
         assert result.returncode == 0, result.stderr
         assert "Running stage 'evaluate@linear'" in result.stdout
     assert finished_linear_runs() == before + 2
+
+
+def _parents(client, experiment: str) -> list:
+    return client.search_runs([experiment], "tags.`seqcast.kind` = 'pipeline'")
+
+
+def test_every_execution_that_reruns_a_stage_ends_with_one_complete_finished_parent(
+    pipeline_copy,
+):
+    """An evaluation alone (compare skipped, as on a fresh clone), then the report alone
+    (no evaluation): each execution leaves one FINISHED parent whose metrics are every
+    enabled model's and whose tags name each model's current run."""
+    from mlflow.tracking import MlflowClient
+
+    repo = pipeline_copy
+    client = MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name("seqcast").experiment_id
+    reported = json.loads((repo / "reports/metrics.json").read_text())
+
+    def new_parent(before: set[str]):
+        (parent,) = [p for p in _parents(client, experiment) if p.info.run_id not in before]
+        assert parent.info.status == "FINISHED"
+        assert {key.split(".")[0] for key in parent.data.metrics} == set(MODELS)
+        for model in MODELS:
+            assert parent.data.metrics[f"{model}.rmse"] == reported[model]["rmse"]
+            current = client.get_run(parent.data.tags[f"seqcast.run.{model}"])
+            assert (current.data.tags["model"], current.info.status) == (model, "FINISHED")
+            assert current.data.metrics["rmse"] == pytest.approx(reported[model]["rmse"])
+        return parent
+
+    before = {p.info.run_id for p in _parents(client, experiment)}
+    result = run(repo, "dvc", "repro", "-f", "-s", "evaluate@linear")
+    assert result.returncode == 0, result.stdout + result.stderr
+    parent = new_parent(before)
+    (child,) = client.search_runs([experiment], f"tags.mlflow.parentRunId = '{parent.info.run_id}'")
+    assert parent.data.tags["seqcast.run.linear"] == child.info.run_id
+    assert not client.list_artifacts(parent.info.run_id, "report")  # compare did not run
+
+    before.add(parent.info.run_id)
+    markdown = repo / "src/seqcast/reporting/markdown.py"
+    markdown.write_text(markdown.read_text() + "# a comment\n")
+    result = run(repo, "dvc", "repro")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _ran(result.stdout) == {"compare"}
+    parent = new_parent(before)
+    assert parent.data.params["models.enabled"]  # compare logs the params
+    listed = {a.path for a in client.list_artifacts(parent.info.run_id, "report")}
+    assert "report/comparison.md" in listed

@@ -1,6 +1,14 @@
-"""Queued experiments: `dvc exp run --queue -S ...` + `dvc queue start -j 2` run in temporary
-clones under .dvc/tmp/exps, two at a time, yet log to the repository's own MLflow store,
-and `dvc exp show` and MLflow agree on every number."""
+"""Queued experiments, as a user runs them after `make repro`: three `dvc exp run --queue -S
+...` + `dvc queue start -j 2` on a repository whose MLflow store the reproduction filled run
+in temporary clones under .dvc/tmp/exps, two at a time, all succeed, log to the repository's
+own store and register their candidates there without moving `champion`; `dvc exp show` and
+MLflow agree on every number.
+
+The same experiments read back from MLflow, over the REST API of a tracking server on
+loopback and in its UI in headless Chromium: one parent run per experiment, finished; model
+runs nested under it, named apart; every result-changing param, a model's own under its
+name; the params each experiment changed; the raw data as dataset; an experiment that opens
+in the model-training view."""
 
 import json
 import subprocess
@@ -10,12 +18,18 @@ from pathlib import Path
 
 import browser
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 from repo_helpers import clone_repo, commit, run, subprocess_env
+from test_ui import mlflow_ui, params, tags
 
-from seqcast.ops import tracking
+from seqcast.ops import pipeline_run, tracking
+from seqcast.ops.model_registry import CHAMPION
 
-EXPERIMENTS = {"alpha-small": 0.01, "alpha-large": 100.0}  # models.linear.alpha
+EXPERIMENTS = {"alpha-small": 0.01, "alpha-large": 100.0, "alpha-mid": 3.0}  # models.linear.alpha
+RESULT_SECTIONS = {"data", "features", "split", "scale", "window", "target", "multistep"}
+RESULT_SECTIONS |= {"forecast", "backtest", "seeds", "train", "models"}
+UI_WAIT_S = 120  # the single-page app renders well after the page loads, on 2 busy cores
 METRICS = "reports/metrics.json"
 DEADLINE_S = 600
 STATUS_EVERY_S = 15
@@ -45,13 +59,11 @@ def _statuses(repo: Path) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def queued(pipeline_repo, tmp_path_factory) -> Path:
-    """The tiny pipeline's repository (with a fresh, empty MLflow store) after two queued
-    experiments ran in parallel."""
-    # An empty store still: with the copied one, `register` fails inside DVC's temporary
-    # clones (issue 26, which moves this test to the populated store when it is fixed).
-    repo = clone_repo(pipeline_repo, tmp_path_factory.mktemp("queued"), store=False)
+    """The tiny pipeline's repository with the MLflow store its reproduction filled, after
+    three queued experiments ran two at a time."""
+    repo = clone_repo(pipeline_repo, tmp_path_factory.mktemp("queued"))
     commit(repo, "baseline with its lock and reports")
-    assert not (repo / "mlflow.db").exists()
+    assert (repo / "mlflow.db").is_file()
     for name, alpha in EXPERIMENTS.items():
         setting = f"models.linear.alpha={alpha}"
         result = run(repo, "dvc", "exp", "run", "--queue", "--name", name, "-S", setting)
@@ -113,7 +125,8 @@ def test_queued_runs_land_in_the_repositorys_store_and_agree_with_exp_show(queue
     client = MlflowClient(tracking_uri=tracking.default_uri(queued))
     experiment = client.get_experiment_by_name("seqcast")
     runs = client.search_runs([experiment.experiment_id], "tags.`seqcast.kind` = 'model'")
-    assert sorted(r.data.tags.get("dvc_exp_name") for r in runs) == sorted(EXPERIMENTS)
+    runs = [r for r in runs if "dvc_exp_name" in r.data.tags]  # not the reproduction's
+    assert sorted(r.data.tags["dvc_exp_name"] for r in runs) == sorted(EXPERIMENTS)
 
     for mlflow_run in runs:
         name, tags = mlflow_run.data.tags["dvc_exp_name"], mlflow_run.data.tags
@@ -136,12 +149,24 @@ def test_queued_runs_land_in_the_repositorys_store_and_agree_with_exp_show(queue
         assert (tags["git_dirty"], tags["git_dirty_paths"]) == ("true", "params.yaml")
         assert mlflow_run.info.artifact_uri.startswith((queued / "mlartifacts").as_uri())
 
-    # The two experiments did differ, and both show different numbers from the baseline.
+    # The experiments did differ from each other.
     rmse = {
         name: data["metrics"][METRICS]["data"]["linear"]["rmse"] for name, data in shown.items()
     }
-    assert len(set(rmse.values())) == 2
+    assert len(set(rmse.values())) == len(EXPERIMENTS)
     assert not list((queued / ".dvc/tmp/exps").rglob("mlflow.db"))
+
+
+def test_each_queued_experiment_registers_a_candidate_and_leaves_champion_alone(queued):
+    client = MlflowClient(tracking_uri=tracking.default_uri(queued))
+    versions = client.search_model_versions("name = 'seqcast-AAPL'")
+    by_experiment = {v.tags.get("dvc_exp_name"): v for v in versions}
+    assert set(EXPERIMENTS) <= set(by_experiment), [v.tags for v in versions]
+    for name in EXPERIMENTS:
+        version_tags = by_experiment[name].tags
+        assert version_tags["git_commit"] == version_tags["dvc_exp_baseline"]
+    with pytest.raises(Exception, match="alias"):
+        client.get_model_version_by_alias("seqcast-AAPL", CHAMPION)
 
 
 def test_exp_show_and_metrics_diff_carry_the_headline_metrics_only(queued):
@@ -152,7 +177,7 @@ def test_exp_show_and_metrics_diff_carry_the_headline_metrics_only(queued):
         assert set(data["metrics"]) == {METRICS}
         for model_metrics in data["metrics"][METRICS]["data"].values():
             assert len(model_metrics) <= 7
-    diff = run(queued, "dvc", "metrics", "diff", *EXPERIMENTS, "--json")
+    diff = run(queued, "dvc", "metrics", "diff", "alpha-small", "alpha-large", "--json")
     assert diff.returncode == 0, diff.stderr
     changed = json.loads(diff.stdout)
     assert set(changed) == {METRICS}
@@ -195,3 +220,150 @@ def test_plots_diff_overlays_two_experiments_on_a_page_that_needs_no_network(que
         fetched = chrome.run("return performance.getEntriesByType('resource').map(r => r.name)")
     assert drawn == 4
     assert fetched == []
+
+
+@pytest.fixture(scope="module")
+def ui(queued, tmp_path_factory):
+    with mlflow_ui(queued, tmp_path_factory.mktemp("ui") / "server.log") as served:
+        yield served
+
+
+@pytest.fixture(scope="module")
+def served(ui) -> dict:
+    """The experiment, and per DVC experiment its parent run and the runs nested under it."""
+    experiment = ui.experiment("seqcast")
+    runs = ui.runs(experiment["experiment_id"])
+    by_experiment = {}
+    for name in EXPERIMENTS:
+        parents = [
+            r
+            for r in runs
+            if tags(r).get("dvc_exp_name") == name
+            and tags(r).get(pipeline_run.KIND_TAG) == pipeline_run.PIPELINE
+        ]
+        assert len(parents) == 1, f"{name}: {len(parents)} parent runs"
+        parent_id = parents[0]["info"]["run_id"]
+        children = [r for r in runs if tags(r).get("mlflow.parentRunId") == parent_id]
+        by_experiment[name] = {"parent": parents[0], "children": children}
+    ours = [r for r in runs if tags(r).get("dvc_exp_name") in EXPERIMENTS]
+    assert len(ours) == sum(1 + len(e["children"]) for e in by_experiment.values())
+    return {"experiment": experiment, "runs": by_experiment}
+
+
+def _raw_md5(repo: Path) -> str:
+    lock = yaml.safe_load((repo / "dvc.lock").read_text())["stages"]["download"]["outs"]
+    return next(out["md5"] for out in lock if out["path"] == "data/raw/prices.parquet")
+
+
+def _dataset(run: dict) -> dict:
+    (given,) = run["inputs"]["dataset_inputs"]
+    assert given["tags"] == [{"key": "mlflow.data.context", "value": "training"}]
+    return given["dataset"]
+
+
+def test_the_experiment_opens_in_the_model_training_view(served):
+    experiment_tags = {t["key"]: t["value"] for t in served["experiment"]["tags"]}
+    assert experiment_tags["mlflow.experimentKind"] == "custom_model_development"
+
+
+def test_each_dvc_experiment_is_one_parent_run_that_compare_finished(served, queued, ui):
+    head = run(queued, "git", "rev-parse", "HEAD").stdout.strip()
+    enabled = yaml.safe_load((queued / "params.yaml").read_text())["models"]["enabled"]
+    for name, alpha in EXPERIMENTS.items():
+        parent = served["runs"][name]["parent"]
+        parent_tags, logged = tags(parent), params(parent)
+        assert parent["info"]["run_name"] == f"pipeline · {name}"
+        assert parent["info"]["status"] == "FINISHED"
+        assert "seqcast.ended" not in parent_tags  # by compare, not by a later execution
+        # What this experiment changed from its baseline commit, in the list and the note.
+        assert parent_tags["seqcast.changed_params"] == f"models.linear.alpha={alpha}"
+        assert f"`models.linear.alpha={alpha}`" in parent_tags["mlflow.note.content"]
+        assert parent_tags["dvc_exp_baseline"] == parent_tags["git_commit"] == head
+        # Every enabled model's own section, under its name; shared sections as they are.
+        assert logged["linear.alpha"] == str(alpha)
+        assert logged["lstm.hidden_size"] == logged["numpy_gru.hidden_size"] == "8"
+        assert {key.split(".")[0] for key in logged} == RESULT_SECTIONS | set(enabled) - {"naive"}
+        # The report and each model's headline metrics, from compare.
+        metrics = {m["key"]: m["value"] for m in parent["data"]["metrics"]}
+        assert {key.split(".")[0] for key in metrics} == set(enabled)
+        (linear,) = served["runs"][name]["children"]
+        child_metrics = {m["key"]: m["value"] for m in linear["data"]["metrics"]}
+        # As reports/metrics.json has them: 6 significant digits.
+        assert metrics["linear.rmse"] == float(f"{child_metrics['rmse']:.6g}")
+        listed = ui.rest(f"artifacts/list?run_id={parent['info']['run_id']}&path=report")
+        assert "report/comparison.md" in {f["path"] for f in listed["files"]}
+        assert _dataset(parent)["digest"] == _raw_md5(queued)
+
+
+def test_model_runs_are_named_apart_and_log_every_result_changing_param(served, queued):
+    names = set()
+    for name, alpha in EXPERIMENTS.items():
+        # Only linear's params changed: only its evaluation ran, under the experiment's parent.
+        (child,) = served["runs"][name]["children"]
+        child_tags, logged = tags(child), params(child)
+        assert child_tags["model"] == "linear"
+        names.add(child["info"]["run_name"])
+        assert child["info"]["run_name"] == f"linear · {name}"
+        assert logged["linear.alpha"] == str(alpha)
+        assert {key.split(".")[0] for key in logged} == RESULT_SECTIONS | {"linear"}
+        for section in ("target", "multistep", "seeds", "backtest"):
+            assert any(key.startswith(f"{section}.") for key in logged), section
+        assert child_tags["seqcast.changed_params"] == f"models.linear.alpha={alpha}"
+        dataset = _dataset(child)
+        assert dataset["name"] == "AAPL prices (sample)"
+        assert dataset["digest"] == child_tags["data_md5"] == _raw_md5(queued)
+        assert (dataset["source_type"], json.loads(dataset["source"])) == (
+            "local",
+            {"uri": "data/sample/stocks.csv"},
+        )
+        assert '"num_rows"' in dataset["profile"]
+    assert len(names) == len(EXPERIMENTS)
+
+
+def _shown(value: float) -> str:
+    """A metric as the MLflow UI writes it (Utils.formatMetric, for 0.001 <= |value|)."""
+    digits = 3 if abs(value) < 10 else 2 if abs(value) < 100 else 1
+    return f"{round(value, digits):.{digits}f}".rstrip("0").rstrip(".")
+
+
+def _text_with(*parts: str) -> str:
+    """A script that returns the page's text once every one of `parts` is on it."""
+    return (
+        "const text = document.body.innerText;"
+        f"return {json.dumps(list(parts))}.every(p => text.includes(p)) ? text : '';"
+    )
+
+
+@pytest.mark.skipif(browser.binaries() is None, reason=browser.MISSING)
+def test_the_ui_lists_the_experiments_and_compares_their_model_runs(served, ui, tmp_path):
+    experiment = served["experiment"]["experiment_id"]
+    printed = ui.log.read_text().split("MLflow UI on ", 1)[1].split()[0]
+    assert printed == f"{ui.base}/#/experiments/{experiment}/runs?workflowType=machine_learning"
+    children = [served["runs"][name]["children"][0] for name in EXPERIMENTS]
+    with browser.headless_chromium(tmp_path / "profile") as chromium:
+        chromium.visit(printed)
+        parents = [f"pipeline · {name}" for name in EXPERIMENTS]
+        listed = chromium.wait_for(_text_with(*parents, "AAPL prices (sample)"), UI_WAIT_S)
+        assert listed, chromium.run("return document.body.innerText")
+        # The model-training view: its sidebar has the model registry, GenAI's has judges.
+        sidebar = chromium.run("return document.querySelector('aside').innerText")
+        assert "Model registry" in sidebar and "Judges" not in sidebar
+
+        ids = json.dumps([c["info"]["run_id"] for c in children])
+        chromium.visit(
+            f"{ui.base}/#/compare-runs?runs={ids}&experiments={json.dumps([experiment])}"
+        )
+        alphas = "\t".join(str(alpha) for alpha in EXPERIMENTS.values())
+        changed = "\t".join(f"models.linear.alpha={alpha}" for alpha in EXPERIMENTS.values())
+        names = [c["info"]["run_name"] for c in children]
+        shown = [
+            _shown(m["value"])
+            for c in children
+            for m in c["data"]["metrics"]
+            if m["key"] in ("rmse", "mae")
+        ]
+        compared = chromium.wait_for(
+            _text_with(*names, f"linear.alpha\t{alphas}", "rmse", *shown), UI_WAIT_S
+        )
+        assert compared, chromium.run("return document.body.innerText")
+        assert f"seqcast.changed_params\t{changed}" in compared

@@ -1,6 +1,7 @@
-"""The model registry: a version per registration with its run's lineage, the champion
-alias moved only when the gate passes, a registered forecaster loaded back; and the
-README's champion snippet, run on a reproduced repository."""
+"""The model registry: a candidate version per registration with its run's lineage, the
+champion alias moved only by `seqcast promote` when the gate passes (never by a pipeline run
+or an experiment), a registered forecaster loaded back; and the README's champion snippet,
+run on a reproduced repository."""
 
 import json
 import re
@@ -37,7 +38,7 @@ def test_a_version_carries_the_lineage_tags_and_nothing_of_mlflow_s_own():
 
 
 @pytest.mark.slow  # logs a pyfunc model to a fresh store
-def test_champion_moves_only_when_the_gate_passes_and_loads_as_a_forecaster(tmp_path):
+def test_a_registration_never_moves_champion_and_a_version_loads_as_a_forecaster(tmp_path):
     from test_pyfunc_model import _logged
 
     forecaster, history, uri, _, model_uri = _logged(tmp_path)
@@ -46,14 +47,16 @@ def test_champion_moves_only_when_the_gate_passes_and_loads_as_a_forecaster(tmp_
     client.set_tag(run_id, "git_commit", "0123abc")
     client.set_tag(run_id, "dvc_dep.data/windows", "f00.dir")
 
-    first = register(uri, "seqcast-TEST", "forecaster", run_id, {"gate": "passed"}, True)
-    assert (first.version, first.champion, first.previous_champion) == ("1", True, None)
-    second = register(uri, "seqcast-TEST", "forecaster", run_id, {"gate": "failed"}, False)
-    assert (second.version, second.champion, second.previous_champion) == ("2", False, "1")
+    first = register(uri, "seqcast-TEST", "forecaster", run_id, {"dvc_exp_name": "wide"})
+    assert (first.version, first.champion) == ("1", None)
+    assert "champion names no version yet" in first.describe()
+    client.set_registered_model_alias("seqcast-TEST", CHAMPION, "1")  # as promote does
+    second = register(uri, "seqcast-TEST", "forecaster", run_id, {})
+    assert (second.version, second.champion) == ("2", "1")
     assert str(client.get_model_version_by_alias("seqcast-TEST", CHAMPION).version) == "1"
-    tags = client.get_model_version("seqcast-TEST", "2").tags
+    tags = client.get_model_version("seqcast-TEST", "1").tags
     assert tags["git_commit"] == "0123abc" and tags["dvc_dep.data/windows"] == "f00.dir"
-    assert tags["gate"] == "failed"
+    assert tags["dvc_exp_name"] == "wide"
 
     loaded, version = load_forecaster("models:/seqcast-TEST@champion", uri)
     assert version == "1"
@@ -86,23 +89,38 @@ def test_with_an_empty_store_the_register_stage_registers_nothing(pipeline_repo,
     assert json.loads((repo / "data/registered.json").read_text())["registered"] is False
 
 
+def _champion(repo) -> str | None:
+    client = mlflow.tracking.MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    try:
+        return str(client.get_model_version_by_alias("seqcast-AAPL", CHAMPION).version)
+    except mlflow.exceptions.MlflowException:
+        return None
+
+
 def test_the_readme_snippet_forecasts_20_days_with_bands_from_the_champion(pipeline_copy):
-    """As on a clone after `make repro`, its store populated: the committed reports are the
-    reproduced ones, so the gate passes and the register stage names a champion."""
+    """As on a clone after `make repro`, its store populated: the register stage registers
+    a candidate and names no champion; `seqcast promote` (the committed reports are the
+    reproduced ones, so the gate passes) makes it the champion that the snippet loads."""
     repo = pipeline_copy
     commit(repo, "the reproduced state")
     chosen = json.loads((repo / "reports/forecast/forecast.json").read_text())["model"]
     result = run(repo, "dvc", "repro", "-f", "-s", "register")
     assert result.returncode == 0, result.stdout + result.stderr
     registered = re.search(
-        rf"register: {chosen} as seqcast-AAPL version (\d+); champion -> version (\d+)",
+        rf"register: {chosen} as candidate seqcast-AAPL version (\d+); champion names no "
+        "version yet",
         result.stdout,
     )
-    assert registered and registered[1] == registered[2], result.stdout
+    assert registered, result.stdout
     version = registered[1]
+    assert _champion(repo) is None
     assert json.loads((repo / "data/registered.json").read_text()) == {
         "registered_model": "seqcast-AAPL", "model": chosen, "registered": True
     }  # fmt: skip
+    promoted = run(repo, str(BIN / "seqcast"), "promote")
+    assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    assert f"promote: seqcast-AAPL: champion -> version {version} (was none)" in promoted.stdout
+    assert _champion(repo) == version
     snippet = _readme_blocks()[0]
     check = snippet + (
         "\nassert list(forecast.columns) == ['date', 'step', 'forecast', 'lower_80', "
@@ -130,6 +148,29 @@ def test_the_readme_snippet_forecasts_20_days_with_bands_from_the_champion(pipel
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"models:/seqcast-AAPL@champion, version {version}" in result.stdout
+
+
+def test_promote_moves_champion_only_when_the_gate_passes(pipeline_copy):
+    """An experiment registers a worse candidate and leaves champion alone; promote refuses
+    it (exit 1, the gate's reason), then promotes the committed state's version."""
+    repo = pipeline_copy
+    commit(repo, "the reproduced state")
+    assert run(repo, "dvc", "repro", "-f", "-s", "register").returncode == 0
+    assert run(repo, str(BIN / "seqcast"), "promote").returncode == 0
+    champion = _champion(repo)
+    # Linear without its ridge penalty: worse beyond noise (test_gate.py), so the gate fails.
+    result = run(repo, "dvc", "exp", "run", "-n", "worse", "-S", "models.linear.alpha=0.0")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _champion(repo) == champion, "an experiment moved champion"
+    client = mlflow.tracking.MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    versions = client.search_model_versions("name = 'seqcast-AAPL'")
+    assert "worse" in {v.tags.get("dvc_exp_name") for v in versions}
+    refused = run(repo, str(BIN / "seqcast"), "promote")  # the experiment is in the workspace
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "gate: FAILED" in refused.stdout and "champion stays at version" in refused.stdout
+    assert _champion(repo) == champion
+    missing = run(repo, str(BIN / "seqcast"), "promote", "--version", "99")
+    assert missing.returncode == 2 and "seqcast-AAPL has no version 99" in missing.stderr
 
 
 def test_the_readme_s_forecaster_snippet_runs_without_dvc_or_mlflow(tmp_path, monkeypatch):

@@ -116,26 +116,26 @@ def test_no_store_unknown_run_and_run_without_params_fail_clearly(tmp_path, monk
 
 
 def test_a_run_of_the_pipeline_reproduces_identically(pipeline_repo):
-    run_id = tracking.recorded_run_id(pipeline_repo, "gru")
+    run_id = tracking.recorded_run_id(pipeline_repo, "lstm")
     lock = (pipeline_repo / "dvc.lock").read_bytes()
     client = MlflowClient(tracking_uri=tracking.default_uri(pipeline_repo))
     runs_before = len(client.search_runs(client.get_experiment_by_name("seqcast").experiment_id))
 
     result = _reproduce(pipeline_repo, run_id)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "Running stage 'train@gru'" in result.stderr  # trained again, from scratch
+    assert "Running stage 'train@lstm'" in result.stderr  # trained again, from scratch
     original = client.get_run(run_id)
     assert result.stdout.splitlines() == [
         f"reproduce: run {run_id}: identical ({reproduce.counts(original)})"
     ]
     # Every test metric of the report, the intervals' test coverage, and the last train
     # and val loss.
-    reported = json.loads((pipeline_repo / "reports/models/gru/metrics.json").read_text())
+    reported = json.loads((pipeline_repo / "reports/models/lstm/metrics.json").read_text())
     coverage = {"test_coverage_80", "test_coverage_95"}
     assert set(original.data.metrics) == {*reported, *coverage, "train_loss", "val_loss"}
-    # The dvc.lock hash of each of train@gru's dependencies and of each file evaluate read.
-    train_deps = yaml.safe_load(lock)["stages"]["train@gru"]["deps"]
-    read = ["data/models/gru", "data/windows", "data/split/split.parquet"]
+    # The dvc.lock hash of each of train@lstm's dependencies and of each file evaluate read.
+    train_deps = yaml.safe_load(lock)["stages"]["train@lstm"]["deps"]
+    read = ["data/models/lstm", "data/windows", "data/split/split.parquet"]
     read += ["data/raw/prices.parquet"]
     tagged = {k.removeprefix("dvc_dep.") for k in original.data.tags if k.startswith("dvc_dep.")}
     assert tagged == {dep["path"] for dep in train_deps} | set(read)

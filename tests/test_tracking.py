@@ -3,11 +3,13 @@ the parent run that an execution's model runs share, the dataset, the experiment
 
 import hashlib
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import mlflow
+import psutil
 import pytest
 import yaml
 from mlflow.tracking import MlflowClient
@@ -291,7 +293,7 @@ def test_a_parent_left_running_by_a_gone_execution_is_ended_by_the_next(client, 
     status = {e: client.get_run(i).info.status for e, i in ids.items()}
     assert status == {finished: "FINISHED", failed: "FAILED", childless: "FAILED", live: "RUNNING"}
     why = client.get_run(ids[failed]).data.tags["seqcast.ended"]
-    assert why.startswith("its execution (dvc repro) ended before the compare stage closed it")
+    assert why.startswith("its execution (dvc repro) ended before a stage closed it")
 
 
 def test_the_compare_stage_finishes_its_executions_parent(client, store, tmp_path, monkeypatch):
@@ -305,17 +307,24 @@ def test_the_compare_stage_finishes_its_executions_parent(client, store, tmp_pat
     metrics = {"naive": {"rmse": 2.0}, "linear": {"rmse": 1.5, "mae": 1.0}}
     files = [report, tmp_path / "figures"]
     logged = run_params.logged_params(params)
-    # No model run made a parent in this execution: nothing happens.
-    assert tracking.finish_pipeline_run("finish", logged, files, metrics) is None
-    experiment = tracking.use_experiment("finish", store)
-    assert tracking.finish_pipeline_run("finish", logged, files, metrics) is None
-
-    parent = _parent(client, experiment, lineage.current_execution())
+    # No evaluation reran in this execution (compare alone reran): compare makes the parent.
+    parent = tracking.finish_pipeline_run("finish", logged, files, metrics)
+    experiment = client.get_experiment_by_name("finish").experiment_id
+    assert parent == _parent(client, experiment, lineage.current_execution())
+    # Again in the same execution: the same parent, nothing new.
     assert tracking.finish_pipeline_run("finish", logged, files, metrics) == parent
+    assert len(client.search_runs([experiment])) == 1
     run = client.get_run(parent)
     assert run.info.status == "FINISHED"
     assert run.data.params == logged  # the params, logged as the run ends
     assert run.data.metrics == {"naive.rmse": 2.0, "linear.rmse": 1.5, "linear.mae": 1.0}
+    # Each model's current run, by its lineage: none in this store.
+    assert (
+        run.data.tags["seqcast.run.naive"]
+        == run.data.tags["seqcast.run.linear"]
+        == ("none in this store")
+    )
+    assert run.data.tags["seqcast.models"] == "naive, linear"
     listed = {a.path for a in client.list_artifacts(parent, "report")}
     assert listed == {"report/comparison.md", "report/figures"}
 
@@ -366,3 +375,23 @@ def test_a_table_with_integer_columns_logs_no_warning(prices, tmp_path, recwarn)
     prices.to_parquet(raw, index=False)
     tracking.raw_dataset(raw, {"source": "sample", "path": "x.csv"}, "AAPL", ["AAPL"])
     assert [str(w.message) for w in recwarn] == []
+
+
+def test_a_run_of_any_model_whose_process_is_gone_is_ended_failed(client, store):
+    experiment = tracking.use_experiment("abandoned-any", store)
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    owner = {
+        "seqcast.host": socket.gethostname(),
+        "seqcast.pid": str(gone.pid),
+        "seqcast.pid_started": "0",
+        "seqcast.kind": "model",
+    }
+    killed = client.create_run(experiment, tags={**owner, "model": "gru"}).info.run_id
+    alive = {**owner, "seqcast.pid": str(os.getpid())}
+    alive["seqcast.pid_started"] = lineage.start_time(psutil.Process())
+    running = client.create_run(experiment, tags={**alive, "model": "lstm"}).info.run_id
+    # Whichever model runs next ends it: no model filter.
+    assert tracking.end_abandoned_runs(experiment) == [killed]
+    assert client.get_run(killed).info.status == "FAILED"
+    assert client.get_run(running).info.status == "RUNNING"

@@ -2,7 +2,7 @@
 interface; its REST API serves the runs of a pipeline execution, nested under the
 execution's parent run; stopping its process group leaves nothing running.
 
-mlflow_ui serves a repository's store for other tests too (test_tracking_experiments).
+mlflow_ui serves a repository's store for other tests too (test_queue).
 """
 
 import json

@@ -2,6 +2,7 @@
 
     seqcast check [PARAMS]          validate params.yaml before a long run
     seqcast gate [--ref REF] ...    fresh metrics against the committed ones
+    seqcast promote [--ref REF]     move `champion` to the workspace's model, if the gate passes
     seqcast reproduce RUN_ID        rerun an MLflow run's pipeline and compare
     seqcast ui [--port PORT]        the MLflow UI over this repository's store
     seqcast check-lock              does dvc.lock describe what is committed?
@@ -103,6 +104,35 @@ def run_gate(args: argparse.Namespace) -> int:
     report, failed = gate.run(Path.cwd(), args.metrics, args.ref, args.params, args.profile)
     print(report)
     return 1 if failed else 0
+
+
+@command(
+    "promote",
+    "move the registered model's `champion` to the workspace's model, if the gate passes",
+    argument("--ref", default="HEAD", help="git ref whose committed metrics the gate reads"),
+    argument(
+        "--version", help="the registered version to promote (default: the workspace's model)"
+    ),
+    argument("--params", type=Path, default=Path("params.yaml"), help="params with gate rules"),
+)
+def promote(args: argparse.Namespace) -> int:
+    """Promote a candidate: `dvc repro` and `dvc exp run` register the model they select as
+    a new version of <tracking.experiment>-<data.ticker>, but never move its alias
+    `champion`. This runs the metric gate on reports/metrics.json against --ref's and,
+    only if it passes, moves `champion` to the version that holds the workspace's selected
+    model (or --version), tagged with the gate's verdict. Exit code 0 when promoted, 1 when
+    the gate fails (champion stays), 2 on bad input."""
+    from seqcast.jobs.promote import promote as promote_version
+    from seqcast.params import load_params
+
+    params = load_params(args.params, models=(), with_source=False)
+    stage.pin_threads(str(args.params))
+    done = promote_version(
+        Path.cwd(), params.tracking.experiment, params.data.ticker, args.ref, args.version
+    )
+    print(done.report)
+    print(f"promote: {done.describe()}")
+    return 0 if done.promoted else 1
 
 
 @command(

@@ -31,7 +31,9 @@ def evaluate_model(
 ) -> ModelEvaluation:
     """Evaluate the model saved in paths["model_dir"] on the windows in paths["windows"] into
     the directory `out`; `table` is the unscaled split table read from `split`; the MLflow
-    run's dataset is paths["raw"], from where paths["source"] says (download's source.json)."""
+    run's dataset is paths["raw"], from where paths["source"] says (download's source.json);
+    paths["evaluations"] holds every model's evaluation (reports/models), whose headline
+    metrics complete the pipeline run's leaderboard."""
     model_dir, windows = paths["model_dir"], paths["windows"]
     model, test = load_model(model_dir), artifacts.read_windows(windows, "test")
     seeded = {seed: load_model(d) for seed, d in artifacts.seed_dirs(model_dir).items()}
@@ -78,8 +80,23 @@ def evaluate_model(
         forecaster=forecaster,
         prices=table[prep.target],
         inputs=[model_dir, windows, split, paths["raw"]],
+        leaderboard=leaderboard(params.models.enabled, paths["evaluations"], {name: out}),
     )
     return ModelEvaluation(result, run_id)
+
+
+def leaderboard(
+    enabled: list[str], evaluations: Path, fresh: dict[str, Path]
+) -> dict[str, dict[str, float]]:
+    """Every enabled model's headline metrics as its evaluation wrote them: from `fresh`
+    ({model: the folder being written}) or under `evaluations`; a model not evaluated yet
+    is left out."""
+    folders = {m: fresh.get(m, evaluations / m) for m in enabled}
+    return {
+        m: artifacts.read_metrics(folder)
+        for m, folder in folders.items()
+        if (folder / artifacts.METRICS).is_file()
+    }
 
 
 def record_run(name: str, run_id: str) -> None:

@@ -1,6 +1,8 @@
-"""The MLflow model registry: the model selected on validation becomes a new version of
-the registered model named after the experiment and the ticker, with its run's lineage
-tags, and the alias `champion` moves to it only when the metric gate passes.
+"""The MLflow model registry: each pipeline run registers the model selected on validation
+as a candidate version of the registered model named after the experiment and the ticker,
+tagged with its run's lineage, its DVC experiment and commit. The alias `champion` moves
+only by a deliberate act, `seqcast promote` (promote below), which runs the metric gate
+against a named git ref first: no pipeline run, and no experiment, moves it.
 
     forecaster, version = load_forecaster("models:/seqcast-AAPL@champion", "sqlite:///mlflow.db")
     forecaster.predict(prices, 20)  # date -> step, forecast, lower_80, ..., upper_95
@@ -8,7 +10,7 @@ tags, and the alias `champion` moves to it only when the metric gate passes.
 
 import json
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 CHAMPION = "champion"
 # The run tags a version carries: where the model came from, exactly.
 LINEAGE_TAGS = ("model", "dvc_stages", "git_commit", "git_dirty", "git_dirty_paths", "data_md5")
+PROMOTED_TAG = "seqcast.promoted"  # on a version `seqcast promote` made champion: the gate's line
 
 
 def registered_name(experiment: str, ticker: str) -> str:
@@ -32,18 +35,18 @@ class Registration:
     name: str  # the registered model
     version: str
     model: str  # seqcast's model name: lstm, linear, ...
-    champion: bool  # whether the alias moved to this version
-    previous_champion: str | None  # the version the alias named before, if any
-    verdict: str = ""  # the gate's summary line, or why it gave none
+    champion: str | None  # the version the alias names (unchanged by a registration)
 
     def describe(self) -> str:
-        before = self.previous_champion
-        if self.champion:
-            alias = f"champion -> version {self.version} (was {before or 'none'})"
-        else:
-            stays = f"stays at version {before}" if before else "names no version yet"
-            alias = f"champion {stays}: the gate did not pass ({self.verdict})"
-        return f"{self.model} as {self.name} version {self.version}; {alias}"
+        alias = (
+            f"champion stays at version {self.champion}"
+            if self.champion
+            else ("champion names no version yet")
+        )
+        return (
+            f"{self.model} as candidate {self.name} version {self.version}; {alias} "
+            "(`seqcast promote` moves it, after the gate)"
+        )
 
 
 def lineage_tags(run_tags: dict[str, str]) -> dict[str, str]:
@@ -57,7 +60,7 @@ def lineage_tags(run_tags: dict[str, str]) -> dict[str, str]:
     }
 
 
-def _champion_version(client, name: str) -> str | None:
+def champion_version(client, name: str) -> str | None:
     from mlflow.exceptions import MlflowException
 
     try:
@@ -66,15 +69,23 @@ def _champion_version(client, name: str) -> str | None:
         return None
 
 
-def register(
-    uri: str, name: str, model: str, run_id: str, tags: dict[str, str], gate_passed: bool
-) -> Registration:
-    """Register the pyfunc `model` that run `run_id` logged as a new version of `name`,
-    tagged with the run's lineage and `tags`; move `champion` to it if `gate_passed`."""
+def client_of(uri: str):
+    """A client of the store at `uri`, which MLflow's own lookups use too: the registry
+    resolves a version's `models:/m-...` source with the process-wide tracking URI, which
+    inside a queued experiment's temporary clone is not the repository's store."""
     import mlflow
+
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return mlflow.tracking.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def register(uri: str, name: str, model: str, run_id: str, tags: dict[str, str]) -> Registration:
+    """Register the pyfunc `model` that run `run_id` logged as a new version of `name`,
+    tagged with the run's lineage and `tags`. The alias `champion` stays where it is."""
     from mlflow.exceptions import MlflowException
 
-    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+    client = client_of(uri)
     run = client.get_run(run_id)
     try:
         client.get_registered_model(name)
@@ -83,11 +94,10 @@ def register(
             name,
             description=(
                 "Registered by seqcast's register stage: each version is the model selected "
-                "on validation by one pipeline run; the alias champion names the last one "
-                "whose metrics passed the gate."
+                "on validation by one pipeline run (a candidate); the alias champion names "
+                "the version that `seqcast promote` last promoted, after the metric gate."
             ),
         )
-    previous = _champion_version(client, name)
     logged = client.search_logged_models(
         [run.info.experiment_id], filter_string=f"source_run_id = '{run_id}' AND name = '{model}'"
     )
@@ -98,13 +108,11 @@ def register(
         source=logged[0].model_uri,
         run_id=run_id,
         tags={**lineage_tags(run.data.tags), **tags},
-        description=f"{model}, selected on validation; {tags.get('gate', '')}".strip("; "),
+        description=f"{model}, selected on validation: a candidate until promoted",
         await_creation_for=0,
         model_id=logged[0].model_id,
     ).version
-    if gate_passed:
-        client.set_registered_model_alias(name, CHAMPION, str(version))
-    return Registration(name, str(version), model, gate_passed, previous)
+    return Registration(name, str(version), model, champion_version(client, name))
 
 
 def load_forecaster(model_uri: str, uri: str) -> tuple["PriceForecaster", str]:
@@ -117,7 +125,7 @@ def load_forecaster(model_uri: str, uri: str) -> tuple["PriceForecaster", str]:
     if match is None:
         raise SeqcastError(f"{model_uri}: not models:/<name>@<alias> or models:/<name>/<version>")
     name, alias, number = match.groups()
-    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+    client = client_of(uri)
     try:
         if alias:
             version = str(client.get_model_version_by_alias(name, alias).version)
@@ -128,7 +136,6 @@ def load_forecaster(model_uri: str, uri: str) -> tuple["PriceForecaster", str]:
             f"{model_uri}: not in the registry at {uri} ({exc.message}); a pipeline run "
             "registers one, and moves champion when the gate passes"
         ) from None
-    mlflow.set_tracking_uri(uri)
     loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
     forecaster = getattr(loaded.unwrap_python_model(), "forecaster", None)
     if forecaster is None:
@@ -136,55 +143,31 @@ def load_forecaster(model_uri: str, uri: str) -> tuple["PriceForecaster", str]:
     return forecaster, version
 
 
-def gate_verdict(metrics: Path, root: Path) -> tuple[bool, str]:
-    """Whether the metric gate passes for the fresh `metrics` against HEAD's, and its
-    summary line (or why it could not judge: then it does not pass)."""
-    from seqcast.jobs import gate
+def selected_run(
+    uri: str, experiment: str, workdir: Path, forecast: Path
+) -> tuple[str, str | None]:
+    """The model the forecast stage chose (its forecast.json) and the run that logged it
+    as `workdir`'s dvc.lock records it now (None if the store holds none)."""
+    from seqcast.ops import tracking
 
-    try:
-        report, failed = gate.run(root, metrics, ref="HEAD")
-    except SeqcastError as exc:
-        return False, f"no verdict: {exc}"
-    return not failed, report.strip().splitlines()[-1]
+    model = json.loads(forecast.read_text())["model"]
+    with tracking.store_errors(uri):
+        return model, tracking.evaluation_run(uri, experiment, model, workdir / "dvc.lock")
 
 
-def evaluation_run(uri: str, experiment: str, model: str, lock: Path) -> str | None:
-    """The newest finished MLflow run of `model` whose lineage (its dvc_dep.* tags: the
-    training code, data and params files, the saved model, windows, split and raw data)
-    is what `lock` (dvc.lock) records now: the run that logged this exact model, whichever
-    workspace or experiment ran it. None if the store holds none."""
-    import mlflow
-
-    from seqcast.ops.lineage import DEP_TAG, lock_hashes
-
-    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
-    found = client.get_experiment_by_name(experiment)
-    if found is None:
-        return None
-    runs = client.search_runs(
-        [found.experiment_id],
-        filter_string=f"tags.model = '{model}' and attributes.status = 'FINISHED'",
-        order_by=["attributes.start_time DESC"],
-        max_results=100,
-    )
-    for run in runs:
-        recorded = {
-            key.removeprefix(DEP_TAG): value
-            for key, value in run.data.tags.items()
-            if key.startswith(DEP_TAG)
-        }
-        if recorded and lock_hashes(lock, f"train@{model}", recorded) == recorded:
-            return run.info.run_id
-    return None
+def workspace_version(client, name: str, run_id: str) -> str | None:
+    """The newest version of `name` registered from run `run_id`, if any."""
+    found = client.search_model_versions(f"name = '{name}' and run_id = '{run_id}'")
+    return str(max(int(v.version) for v in found)) if found else None
 
 
 def register_selected(
     experiment: str, ticker: str, forecast: Path, metrics: Path, workdir: Path
 ) -> tuple[str, dict[str, Any]]:
     """The register stage: the model that the forecast stage chose (its forecast.json) as
-    a new version of <experiment>-<ticker>, champion if the gate passes. Returns a line for
-    the log and the stage's record: the registered model's name, the model, and whether it
-    registered."""
+    a candidate version of <experiment>-<ticker>, tagged with its DVC experiment and
+    commit. Returns a line for the log and the stage's record: the registered model's name,
+    the model, and whether it registered."""
     from seqcast.ops import lineage, store_lock, tracking
 
     selected = json.loads(forecast.read_text())
@@ -194,22 +177,20 @@ def register_selected(
     if "registered_model" in selected:
         return f"the forecast used {selected['registered_model']}; nothing new to register", record
     uri = tracking.tracking_uri(lineage.repository_root(workdir))
-    with tracking.store_errors(uri):
-        run_id = evaluation_run(uri, experiment, model, workdir / "dvc.lock")
+    model, run_id = selected_run(uri, experiment, workdir, forecast)
     if run_id is None:
         return (
             f"nothing registered: no finished run of {model} in {uri} logged the model "
             f"that dvc.lock records; `dvc repro -f evaluate@{model} register` logs and "
             "registers it"
         ), record
-    passed, verdict = gate_verdict(metrics, workdir)
     tags = {
         "selected_by": selected["chosen_by"],
         # none without a validation block (split.val = 0)
         "validation_rmse": str(selected["validation_rmse"].get(model, "none")),
         "test_rmse": str(json.loads(metrics.read_text())[model]["rmse"]),
-        "gate": verdict,  # "gate: passed against ...", "gate: FAILED ...", "no verdict: ..."
+        **lineage.experiment_tags(),  # dvc_exp_name, under `dvc exp run`
     }
     with tracking.store_errors(uri), store_lock.exclusive(uri):
-        done = register(uri, name, model, run_id, tags, passed)
-    return replace(done, verdict=verdict).describe(), {**record, "registered": True}
+        done = register(uri, name, model, run_id, tags)
+    return done.describe(), {**record, "registered": True}

@@ -72,6 +72,7 @@ LOCK_WAIT_S = 5.0
 # Which run each model's last evaluation logged. Not a DVC output: a run id is new on every
 # run, and outputs must be what the committed code and params reproduce, digit for digit.
 RUN_RECORDS = Path(".seqcast") / "runs"
+RAW_DATA = "data/raw/prices.parquet"  # the download stage's output: the parent's data_md5
 
 
 def run_record(workdir: Path, model: str) -> Path:
@@ -277,10 +278,10 @@ def model_run(
 ) -> Iterator[Any]:
     """An MLflow run, nested under `parent_run_id` if given, that ends FINISHED, or FAILED
     on an exception or a stop signal (the stage turns SIGTERM into one); a run left RUNNING
-    by a killed process (kill -9, a power cut) is ended FAILED by the next run of the same
-    model on this machine."""
+    by a killed process (kill -9, a power cut) is ended FAILED by the next model run on this
+    machine."""
     experiment_id = use_experiment(experiment, root)
-    end_abandoned_runs(experiment_id, tags["model"])
+    end_abandoned_runs(experiment_id)
     owner = {
         OWNER_HOST: socket.gethostname(),
         OWNER_PID: str(os.getpid()),
@@ -296,11 +297,13 @@ def model_run(
         yield run
 
 
-def end_abandoned_runs(experiment_id: str, model: str) -> list[str]:
-    """End FAILED the RUNNING runs of `model` whose process on this machine is gone."""
+def end_abandoned_runs(experiment_id: str, model: str | None = None) -> list[str]:
+    """End FAILED the RUNNING model runs (of `model`, or of any) whose process on this
+    machine is gone."""
     client = mlflow.tracking.MlflowClient()
+    which = f"tags.model = '{model}'" if model else f"tags.`{pipeline_run.KIND_TAG}` = 'model'"
     running = client.search_runs(
-        [experiment_id], filter_string=f"tags.model = '{model}' and attributes.status = 'RUNNING'"
+        [experiment_id], filter_string=f"{which} and attributes.status = 'RUNNING'"
     )
     ended = []
     for run in running:
@@ -368,6 +371,29 @@ def execution_tags(
     }
 
 
+def _parent_tags(workdir: Path, execution: lineage.Execution, data_md5: str) -> dict[str, Any]:
+    """What a new parent run carries: its name, and the execution's and the data's tags."""
+    changed = lineage.changed_params(workdir)
+    shared = execution_tags(workdir, execution, changed)
+    label = execution_label(execution, shared["git_commit"], changed)
+    note = _description(execution, shared["git_commit"], changed)
+    return {
+        "name": f"pipeline · {label}",
+        "label": label,
+        "shared": shared,
+        "tags": {"data_md5": data_md5, **shared, MLFLOW_RUN_NOTE: note},
+    }
+
+
+def current_runs(
+    uri: str, experiment: str, workdir: Path, models: Sequence[str], known: dict[str, str]
+) -> dict[str, str | None]:
+    """Each model's current run: `known` ones as given, the others' found by their lineage
+    in `workdir`'s dvc.lock (evaluation_run); None where this store holds none."""
+    lock = workdir / "dvc.lock"
+    return {m: known.get(m) or evaluation_run(uri, experiment, m, lock) for m in models}
+
+
 def record_model_run(
     *,
     name: str,
@@ -378,6 +404,7 @@ def record_model_run(
     history: dict[str, Any],
     report_dir: Path,
     model_dir: Path,
+    leaderboard: dict[str, dict[str, float]],
     forecaster: "PriceForecaster | None" = None,
     prices: pd.Series | None = None,
     inputs: Sequence[Path] = (),
@@ -386,7 +413,8 @@ def record_model_run(
     run: `params` (flattened, as seqcast.jobs.run_params.logged_params gives them), loss per
     epoch, metrics, the raw data as dataset (raw_dataset), artifacts, lineage, and the
     forecaster as an MLflow pyfunc model named after the model (its input example from
-    `prices`).
+    `prices`). Then the parent is settled with `leaderboard` (every enabled model's
+    headline metrics as they stand now, this one's fresh) and each model's current run.
 
     `inputs` are the files and directories the evaluation read; their md5 from dvc.lock
     is tagged with those of train@name's dependencies.
@@ -396,17 +424,14 @@ def record_model_run(
     uri = tracking_uri(store_root)
     hashes = lineage.lock_hashes(workdir / "dvc.lock", f"train@{name}", inputs)
     execution = lineage.current_execution()
-    changed = lineage.changed_params(workdir)
-    shared = execution_tags(workdir, execution, changed)
-    label = execution_label(execution, shared["git_commit"], changed)
     # The same md5 that dvc.lock records for the raw data.
-    data_tags = {"data_md5": dataset.dataset.digest}
+    parent = _parent_tags(workdir, execution, dataset.dataset.digest)
     tags = {
         "model": name,
         "dvc_stages": f"train@{name} evaluate@{name}",
         pipeline_run.KIND_TAG: pipeline_run.MODEL,
-        **data_tags,
-        **shared,
+        "data_md5": dataset.dataset.digest,
+        **parent["shared"],
         **lineage.dependency_tags(hashes),
     }
     with store_errors(uri), store_lock.exclusive(uri):
@@ -414,25 +439,22 @@ def record_model_run(
         client = mlflow.tracking.MlflowClient()
         pipeline_run.close_abandoned(client, experiment_id, execution.host)
         parent_id = pipeline_run.find_or_create(
-            client,
-            experiment_id,
-            execution,
-            name=f"pipeline · {label}",
-            tags={
-                **data_tags,
-                **shared,
-                MLFLOW_RUN_NOTE: _description(execution, shared["git_commit"], changed),
-            },
+            client, experiment_id, execution, name=parent["name"], tags=parent["tags"],
             dataset=dataset,
-        )
+        )  # fmt: skip
         try:
-            with model_run(experiment, store_root, f"{name} · {label}", tags, parent_id) as run:
+            run_name = f"{name} · {parent['label']}"
+            with model_run(experiment, store_root, run_name, tags, parent_id) as run:
                 _log_model_run(run.info.run_id, name, params, metrics, history, dataset)
                 _log_model_artifacts(workdir, name, report_dir, model_dir, forecaster, prices)
-                return run.info.run_id
+                run_id = run.info.run_id
         except BaseException:
             pipeline_run.fail(client, parent_id, f"the run of {name} failed")
             raise
+        known = {name: run_id}
+        runs = current_runs(uri, experiment, workdir, list(leaderboard), known)
+        pipeline_run.settle(client, parent_id, leaderboard, runs)
+        return run_id
 
 
 def _log_model_run(
@@ -477,32 +499,58 @@ def finish_pipeline_run(
     metrics: dict[str, dict[str, float]],
 ) -> str | None:
     """At the end of the pipeline (the compare stage): log the `params` (flattened, as
-    seqcast.jobs.run_params.logged_params gives them), the report `files` (files or
-    folders) and each model's headline `metrics` ({model: {metric: value}}, as
-    <model>.<metric>) to the execution's parent run of `experiment`, and end it FINISHED.
-    Does nothing, and
-    returns None, when no model run of this execution made a parent (no evaluate@model
-    ran): then no store or experiment is created either. Returns the parent's id."""
-    store_root = lineage.repository_root(Path.cwd())
+    seqcast.jobs.run_params.logged_params gives them) and the report `files` (files or
+    folders) to the execution's parent run of `experiment`, created if no stage before
+    made it (compare was the first to rerun), and settle it with each model's headline
+    `metrics` ({model: {metric: value}}) and current run. Does nothing, and returns None,
+    when there is no store yet (no model was ever evaluated here): a report alone creates
+    none. Returns the parent's id."""
+    workdir = Path.cwd()
+    store_root = lineage.repository_root(workdir)
     uri = tracking_uri(store_root)
     database = store_lock.sqlite_path(uri)
     if database is not None and not database.is_file():
         return None
     execution = lineage.current_execution()
-    flat = {
-        f"{model}.{key}": value
-        for model, values in metrics.items()
-        for key, value in values.items()
-    }
+    raw = lineage.lock_hashes(workdir / "dvc.lock", "", [RAW_DATA]).get(RAW_DATA, "unknown")
+    parent = _parent_tags(workdir, execution, raw)
     with store_errors(uri), store_lock.exclusive(uri):
-        check_store(uri)
+        experiment_id = use_experiment(experiment, store_root)
         client = mlflow.tracking.MlflowClient(tracking_uri=uri)
-        found = client.get_experiment_by_name(experiment)
-        if found is None:
-            return None
-        parent = pipeline_run.find(client, found.experiment_id, execution)
-        if parent is None:
-            return None
-        pipeline_run.log_params(client, parent.info.run_id, params)
-        pipeline_run.finish(client, parent.info.run_id, files, flat)
-        return parent.info.run_id
+        pipeline_run.close_abandoned(client, experiment_id, execution.host)
+        end_abandoned_runs(experiment_id)
+        parent_id = pipeline_run.find_or_create(
+            client, experiment_id, execution, name=parent["name"], tags=parent["tags"],
+            dataset=None,
+        )  # fmt: skip
+        pipeline_run.log_params(client, parent_id, params)
+        pipeline_run.log_report(client, parent_id, files)
+        runs = current_runs(uri, experiment, workdir, list(metrics), {})
+        pipeline_run.settle(client, parent_id, metrics, runs)
+        return parent_id
+
+
+def evaluation_run(uri: str, experiment: str, model: str, lock: Path) -> str | None:
+    """The newest finished MLflow run of `model` whose lineage (its dvc_dep.* tags: the
+    training code, data and params files, the saved model, windows, split and raw data)
+    is what `lock` (dvc.lock) records now: the run that logged this exact model, whichever
+    workspace or experiment ran it. None if the store holds none."""
+    client = mlflow.tracking.MlflowClient(tracking_uri=uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return None
+    runs = client.search_runs(
+        [found.experiment_id],
+        filter_string=f"tags.model = '{model}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=100,
+    )
+    for run in runs:
+        recorded = {
+            key.removeprefix(lineage.DEP_TAG): value
+            for key, value in run.data.tags.items()
+            if key.startswith(lineage.DEP_TAG)
+        }
+        if recorded and lineage.lock_hashes(lock, f"train@{model}", recorded) == recorded:
+            return run.info.run_id
+    return None

@@ -1,1 +1,0 @@
-../../../src/seqcast/jobs/gate.py

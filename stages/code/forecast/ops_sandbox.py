@@ -1,1 +1,0 @@
-../../../src/seqcast/ops/sandbox.py

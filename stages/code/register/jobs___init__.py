@@ -1,1 +1,0 @@
-../../../src/seqcast/jobs/__init__.py

@@ -1,1 +1,0 @@
-../../../src/seqcast/scoring/significance.py
