@@ -642,3 +642,34 @@ def test_changing_the_gate_section_reruns_no_stage(gated_repo):
     result = run(gated_repo, "dvc", "status", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == {}
+
+
+@pytest.mark.parametrize(
+    ("shift", "scale", "why"),
+    [
+        (N + 10, 1.0, "no test date in common (committed 2021-01-04 to"),
+        (0, 3.0, f"other actual values on {N} common test dates: another series"),
+    ],
+    ids=["later-dates", "another-series"],
+)
+def test_metrics_of_other_data_have_no_baseline_and_count_no_regression(
+    small_repo, shift, scale, why, monkeypatch
+):
+    """Another series (three times the prices, so every error is three times larger) or
+    other dates: the gate does not compare, whatever the numbers."""
+    fresh = {name: values * scale for name, values in COMMITTED.items()}
+    scores = {
+        name: {"rmse": metrics.rmse(ACTUAL * scale, values), "skill_vs_naive": 0.0}
+        for name, values in fresh.items()
+    }
+    (small_repo / "reports/metrics.json").write_text(json.dumps(scores))
+    frame = _frame(fresh, DATES + pd.offsets.BDay(shift) if shift else DATES)
+    frame["actual"] = frame["actual"] * scale
+    (small_repo / "reports/predictions.csv").write_text(_csv(frame))
+    monkeypatch.chdir(small_repo)
+    report, failed = gate.run(small_repo, Path("reports/metrics.json"))
+    assert not failed, report
+    last = report.splitlines()[-1]
+    assert last.startswith("gate: no baseline at HEAD:")
+    assert why in last and "nothing compared, passed on the skill floor" in last
+    assert "rmse" not in report.replace("skill", "")  # no metric row but the floor

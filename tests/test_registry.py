@@ -18,6 +18,7 @@ from seqcast.ops.model_registry import (
     load_forecaster,
     register,
     registered_name,
+    series_name,
 )
 
 mlflow = pytest.importorskip("mlflow")
@@ -27,6 +28,27 @@ def test_the_registered_name_is_experiment_and_ticker_in_registry_safe_character
     assert registered_name("seqcast", "AAPL") == "seqcast-AAPL"
     assert registered_name("my runs", "BRK.B") == "my-runs-BRK.B"
     assert registered_name("x", "^GSPC") == "x-GSPC"
+
+
+@pytest.mark.parametrize(
+    ("origin", "name"),
+    [
+        ({"source": "sample", "path": "data/sample/stocks.csv"}, "seqcast-AAPL"),
+        ({"source": "yfinance", "request": {}}, "seqcast-AAPL"),
+        ({"source": "csv", "path": "/data/aapl 2019-2024.csv"}, "seqcast-AAPL-aapl-2019-2024"),
+        ({"source": "csv", "path": "data/sample/stocks.csv"}, "seqcast-AAPL-stocks"),
+    ],
+)
+def test_each_series_has_a_registered_model_of_its_own(tmp_path, origin, name):
+    """Another file's AAPL is another series: never a version of the sample's model."""
+    source = tmp_path / "source.json"
+    source.write_text(json.dumps(origin))
+    assert series_name("seqcast", "AAPL", source) == name
+
+
+def test_a_missing_source_record_is_one_clear_error(tmp_path):
+    with pytest.raises(SeqcastError, match=r"source.json: cannot read the data's source"):
+        series_name("seqcast", "AAPL", tmp_path / "source.json")
 
 
 def test_a_version_carries_the_lineage_tags_and_nothing_of_mlflow_s_own():

@@ -17,13 +17,18 @@ regression only when all of these hold:
   `gate.seed_spread` times their standard deviation of the primary: retraining with
   another seed alone moves it that much.
 
-Where the predictions cannot be paired (no committed predictions at the ref, other test
-dates or actual values, too few targets), the tolerance alone decides, and the row says
-why. Every other metric is shown with its change and a verdict word but never blocks:
-bounded ones (r2, skill, directional accuracy) as absolute changes, error metrics also in
-percent. A committed model that left `models.enabled` is a notice, in its row and in the
-summary line; one still enabled but without fresh metrics fails. The model in `gate.skill`
-must keep its skill against the naive forecast above a floor.
+Only like is compared with like: where the committed predictions are of other data (no
+test date in common with the fresh ones, or other actual values on the dates they share:
+another series, another source), there is no baseline, and the gate says so instead of
+counting regressions; only the skill floor below applies. Where the predictions of the
+same series cannot be paired (no committed predictions at the ref, other test dates, too
+few targets), the tolerance alone decides, and the row says why.
+
+Every other metric is shown with its change and a verdict word but never blocks: bounded
+ones (r2, skill, directional accuracy) as absolute changes, error metrics also in percent.
+A committed model that left `models.enabled` is a notice, in its row and in the summary
+line; one still enabled but without fresh metrics fails. The model in `gate.skill` must
+keep its skill against the naive forecast above a floor.
 
 The committed files come from git (`git show REF:PATH`): the metrics file and its siblings
 predictions.csv and seeds.json (reports/metrics.json: reports/predictions.csv and
@@ -324,6 +329,23 @@ def diebold_mariano_p(
     return test.p_better, ""
 
 
+def other_data(fresh: pd.DataFrame, committed: pd.DataFrame) -> str | None:
+    """Why the committed predictions are of other data than the fresh ones (no common test
+    date, or other actual values on common dates), or None for the same series."""
+    new = fresh.drop_duplicates("date").set_index("date")["actual"]
+    old = committed.drop_duplicates("date").set_index("date")["actual"]
+    common = new.index.intersection(old.index)
+    if common.empty:
+        return (
+            f"no test date in common (committed {old.index.min():%Y-%m-%d} to "
+            f"{old.index.max():%Y-%m-%d}, fresh {new.index.min():%Y-%m-%d} to "
+            f"{new.index.max():%Y-%m-%d})"
+        )
+    if not np.allclose(new[common], old[common], rtol=1e-9, atol=1e-6):
+        return f"other actual values on {len(common)} common test dates: another series"
+    return None
+
+
 def noise_by_model(
     models: Iterable[str],
     fresh: pd.DataFrame | str,
@@ -557,6 +579,17 @@ def run(
         committed: pd.DataFrame | str = f"no committed {predictions.as_posix()} at {ref}"
     else:
         committed = parse_predictions(text, source)
+    path = metrics_path.as_posix()
+    if isinstance(fresh, pd.DataFrame) and isinstance(committed, pd.DataFrame):
+        why = other_data(fresh, committed)
+        if why is not None:
+            row = skill_floor(after, gate.skill)
+            verdict = "FAILED" if row.failed else "passed"
+            line = (
+                f"gate: no baseline at {ref}:{path}: its predictions are of other data "
+                f"({why}); nothing compared, {verdict} on the skill floor"
+            )
+            return f"{format_table([row])}\n{line}", row.failed
     seeds = sibling(metrics_path, SEEDS).as_posix()
     text = git_show(ref, seeds, root)
     spreads = {} if text is None else seed_spreads(text, f"{ref}:{seeds}", gate.primary)
@@ -568,5 +601,5 @@ def run(
         *compare(before, after, gate, noise, params.models.enabled),
         skill_floor(after, gate.skill),
     ]
-    report = f"{format_table(rows)}\n{summary(rows, ref, metrics_path.as_posix(), gate.primary)}"
+    report = f"{format_table(rows)}\n{summary(rows, ref, path, gate.primary)}"
     return report, any(row.failed for row in rows)

@@ -35,17 +35,21 @@ FORECAST = Path("reports/forecast/forecast.json")  # the forecast stage's choice
 METRICS = Path("reports/metrics.json")  # the compare stage's metrics
 
 
+SOURCE = Path("data/raw/source.json")  # the download stage's: which series
+
+
 def promote(
     root: Path, experiment: str, ticker: str, ref: str, version: str | None = None
 ) -> Promotion:
-    """`seqcast promote`: move `champion` of <experiment>-<ticker> to `version` (default:
+    """`seqcast promote`: move `champion` of the series' registered model (registry.
+    series_name: <experiment>-<ticker> of the workspace's data) to `version` (default:
     the version registered from the workspace's selected model, as dvc.lock and
     reports/forecast/ describe it) if the metric gate passes for the workspace's
     reports/metrics.json against `ref`'s. The version is tagged with the gate's verdict."""
     from mlflow.exceptions import MlflowException
 
     uri = tracking.tracking_uri(lineage.repository_root(root))
-    name = registry.registered_name(experiment, ticker)
+    name = registry.series_name(experiment, ticker, root / SOURCE)
     with tracking.store_errors(uri):
         tracking.check_store(uri)
         client = registry.client_of(uri)
@@ -74,7 +78,7 @@ def promote(
             except MlflowException:
                 raise SeqcastError(f"{name} has no version {version}") from None
         previous = registry.champion_version(client, name)
-    report, failed = gate.run(root, root / METRICS, ref=ref)
+    report, failed = gate.run(root, METRICS, ref=ref)  # paths relative to root, the cwd
     passed = not failed
     if passed:
         verdict = report.strip().splitlines()[-1]

@@ -25,9 +25,26 @@ LINEAGE_TAGS = ("model", "dvc_stages", "git_commit", "git_dirty", "git_dirty_pat
 PROMOTED_TAG = "seqcast.promoted"  # on a version `seqcast promote` made champion: the gate's line
 
 
-def registered_name(experiment: str, ticker: str) -> str:
-    """seqcast-AAPL for experiment seqcast and ticker AAPL (only letters, digits, . _ -)."""
-    return re.sub(r"[^A-Za-z0-9_.]+", "-", f"{experiment}-{ticker}").strip("-")
+def registered_name(experiment: str, ticker: str, file: str = "") -> str:
+    """seqcast-AAPL for experiment seqcast and ticker AAPL; seqcast-AAPL-aapl_2019 for a
+    CSV file aapl_2019.csv (only letters, digits, . _ -)."""
+    name = "-".join(part for part in (experiment, ticker, file) if part)
+    return re.sub(r"[^A-Za-z0-9_.]+", "-", name).strip("-")
+
+
+def series_name(experiment: str, ticker: str, source: Path) -> str:
+    """The registered model of the series that the download stage's `source` (its
+    source.json) describes: a market ticker of the sample or yfinance is the series
+    (seqcast-AAPL); a CSV's series is its ticker in that file, so that another file's AAPL
+    gets a model of its own (seqcast-AAPL-aapl_2019)."""
+    try:
+        origin = json.loads(source.read_text())
+    except (OSError, ValueError) as exc:
+        raise SeqcastError(
+            f"{source}: cannot read the data's source ({exc}); run `dvc repro`"
+        ) from None
+    file = Path(origin["path"]).stem if origin.get("source") == "csv" else ""
+    return registered_name(experiment, ticker, file)
 
 
 @dataclass(frozen=True)
@@ -162,16 +179,16 @@ def workspace_version(client, name: str, run_id: str) -> str | None:
 
 
 def register_selected(
-    experiment: str, ticker: str, forecast: Path, metrics: Path, workdir: Path
+    name: str, experiment: str, forecast: Path, metrics: Path, workdir: Path
 ) -> tuple[str, dict[str, Any]]:
-    """The register stage: the model that the forecast stage chose (its forecast.json) as
-    a candidate version of <experiment>-<ticker>, tagged with its DVC experiment and
-    commit. Returns a line for the log and the stage's record: the registered model's name,
-    the model, and whether it registered."""
+    """The register stage: the model that the forecast stage chose (its forecast.json), as
+    its run in `experiment` logged it, as a candidate version of the registered model
+    `name` (series_name), tagged with its DVC experiment and commit. Returns a line for the
+    log and the stage's record: the registered model's name, the model, and whether it
+    registered."""
     from seqcast.ops import lineage, store_lock, tracking
 
     selected = json.loads(forecast.read_text())
-    name = registered_name(experiment, ticker)
     model = selected["model"]
     record = {"registered_model": name, "model": model, "registered": False}
     if "registered_model" in selected:

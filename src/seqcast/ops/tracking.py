@@ -301,10 +301,11 @@ def end_abandoned_runs(experiment_id: str, model: str | None = None) -> list[str
     """End FAILED the RUNNING model runs (of `model`, or of any) whose process on this
     machine is gone."""
     client = mlflow.tracking.MlflowClient()
-    which = f"tags.model = '{model}'" if model else f"tags.`{pipeline_run.KIND_TAG}` = 'model'"
+    which = f"tags.model = '{model}' and " if model else ""
     running = client.search_runs(
-        [experiment_id], filter_string=f"{which} and attributes.status = 'RUNNING'"
+        [experiment_id], filter_string=f"{which}attributes.status = 'RUNNING'"
     )
+    running = [run for run in running if "model" in run.data.tags]  # parents: close_abandoned
     ended = []
     for run in running:
         tags = run.data.tags
