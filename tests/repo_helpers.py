@@ -54,7 +54,13 @@ TINY = {
 
 
 def subprocess_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    # Not the stores that in-process tests pointed MLflow at (set_tracking_uri and
+    # set_registry_uri also set these variables).
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_REGISTRY_URI")
+    }
     env["PATH"] = f"{BIN}{os.pathsep}{env['PATH']}"
     env["DVC_NO_ANALYTICS"] = "1"
     env["MLFLOW_DISABLE_TELEMETRY"] = "true"

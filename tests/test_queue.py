@@ -159,7 +159,8 @@ def test_queued_runs_land_in_the_repositorys_store_and_agree_with_exp_show(queue
 
 def test_each_queued_experiment_registers_a_candidate_and_leaves_champion_alone(queued):
     head = run(queued, "git", "rev-parse", "HEAD").stdout.strip()
-    client = MlflowClient(tracking_uri=tracking.default_uri(queued))
+    uri = tracking.default_uri(queued)
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     versions = client.search_model_versions("name = 'seqcast-AAPL'")
     by_experiment = {v.tags.get("dvc_exp_name"): v for v in versions}
     assert set(EXPERIMENTS) <= set(by_experiment), [v.tags for v in versions]

@@ -111,8 +111,13 @@ def test_with_an_empty_store_the_register_stage_registers_nothing(pipeline_repo,
     assert json.loads((repo / "data/registered.json").read_text())["registered"] is False
 
 
+def _client(repo):
+    uri = f"sqlite:///{repo / 'mlflow.db'}"
+    return mlflow.tracking.MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
 def _champion(repo) -> str | None:
-    client = mlflow.tracking.MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    client = _client(repo)
     try:
         return str(client.get_model_version_by_alias("seqcast-AAPL", CHAMPION).version)
     except mlflow.exceptions.MlflowException:
@@ -184,7 +189,7 @@ def test_promote_moves_champion_only_when_the_gate_passes(pipeline_copy):
     result = run(repo, "dvc", "exp", "run", "-n", "worse", "-S", "models.linear.alpha=0.0")
     assert result.returncode == 0, result.stdout + result.stderr
     assert _champion(repo) == champion, "an experiment moved champion"
-    client = mlflow.tracking.MlflowClient(tracking_uri=f"sqlite:///{repo / 'mlflow.db'}")
+    client = _client(repo)
     versions = client.search_model_versions("name = 'seqcast-AAPL'")
     assert "worse" in {v.tags.get("dvc_exp_name") for v in versions}
     refused = run(repo, str(BIN / "seqcast"), "promote")  # the experiment is in the workspace
