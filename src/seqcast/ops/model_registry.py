@@ -151,7 +151,7 @@ def load_forecaster(model_uri: str, uri: str) -> tuple["PriceForecaster", str]:
     except MlflowException as exc:
         raise SeqcastError(
             f"{model_uri}: not in the registry at {uri} ({exc.message}); a pipeline run "
-            "registers one, and moves champion when the gate passes"
+            "registers a candidate, and `seqcast promote` moves champion after the gate"
         ) from None
     loaded = mlflow.pyfunc.load_model(f"models:/{name}/{version}")
     forecaster = getattr(loaded.unwrap_python_model(), "forecaster", None)
