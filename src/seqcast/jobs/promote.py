@@ -31,10 +31,9 @@ class Promotion:
         return f"{self.name}: version {self.version} not promoted; champion {stays}"
 
 
+# The workspace's outputs that promote reads, relative to the repository root
 FORECAST = Path("reports/forecast/forecast.json")  # the forecast stage's choice
 METRICS = Path("reports/metrics.json")  # the compare stage's metrics
-
-
 SOURCE = Path("data/raw/source.json")  # the download stage's: which series
 
 

@@ -27,7 +27,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import pandas as pd
 import psutil
@@ -372,18 +372,20 @@ def execution_tags(
     }
 
 
-def _parent_tags(workdir: Path, execution: lineage.Execution, data_md5: str) -> dict[str, Any]:
-    """What a new parent run carries: its name, and the execution's and the data's tags."""
+class _Parent(NamedTuple):
+    """What an execution's parent run carries, should a stage create it."""
+
+    label: str  # execution_label: the parent is `pipeline · <label>`, a model `lstm · <label>`
+    shared: dict[str, str]  # execution_tags: the parent's and every model run's
+    tags: dict[str, str]  # the parent's own: shared, data_md5 and its note
+
+
+def _parent(workdir: Path, execution: lineage.Execution, data_md5: str) -> _Parent:
     changed = lineage.changed_params(workdir)
     shared = execution_tags(workdir, execution, changed)
     label = execution_label(execution, shared["git_commit"], changed)
     note = _description(execution, shared["git_commit"], changed)
-    return {
-        "name": f"pipeline · {label}",
-        "label": label,
-        "shared": shared,
-        "tags": {"data_md5": data_md5, **shared, MLFLOW_RUN_NOTE: note},
-    }
+    return _Parent(label, shared, {"data_md5": data_md5, **shared, MLFLOW_RUN_NOTE: note})
 
 
 def current_runs(
@@ -426,13 +428,13 @@ def record_model_run(
     hashes = lineage.lock_hashes(workdir / "dvc.lock", f"train@{name}", inputs)
     execution = lineage.current_execution()
     # The same md5 that dvc.lock records for the raw data.
-    parent = _parent_tags(workdir, execution, dataset.dataset.digest)
+    parent = _parent(workdir, execution, dataset.dataset.digest)
     tags = {
         "model": name,
         "dvc_stages": f"train@{name} evaluate@{name}",
         pipeline_run.KIND_TAG: pipeline_run.MODEL,
         "data_md5": dataset.dataset.digest,
-        **parent["shared"],
+        **parent.shared,
         **lineage.dependency_tags(hashes),
     }
     with store_errors(uri), store_lock.exclusive(uri):
@@ -440,11 +442,11 @@ def record_model_run(
         client = mlflow.tracking.MlflowClient()
         pipeline_run.close_abandoned(client, experiment_id, execution.host)
         parent_id = pipeline_run.find_or_create(
-            client, experiment_id, execution, name=parent["name"], tags=parent["tags"],
+            client, experiment_id, execution, name=f"pipeline · {parent.label}", tags=parent.tags,
             dataset=dataset,
         )  # fmt: skip
         try:
-            run_name = f"{name} · {parent['label']}"
+            run_name = f"{name} · {parent.label}"
             with model_run(experiment, store_root, run_name, tags, parent_id) as run:
                 _log_model_run(run.info.run_id, name, params, metrics, history, dataset)
                 _log_model_artifacts(workdir, name, report_dir, model_dir, forecaster, prices)
@@ -514,14 +516,14 @@ def finish_pipeline_run(
         return None
     execution = lineage.current_execution()
     raw = lineage.lock_hashes(workdir / "dvc.lock", "", [RAW_DATA]).get(RAW_DATA, "unknown")
-    parent = _parent_tags(workdir, execution, raw)
+    parent = _parent(workdir, execution, raw)
     with store_errors(uri), store_lock.exclusive(uri):
         experiment_id = use_experiment(experiment, store_root)
         client = mlflow.tracking.MlflowClient(tracking_uri=uri)
         pipeline_run.close_abandoned(client, experiment_id, execution.host)
         end_abandoned_runs(experiment_id)
         parent_id = pipeline_run.find_or_create(
-            client, experiment_id, execution, name=parent["name"], tags=parent["tags"],
+            client, experiment_id, execution, name=f"pipeline · {parent.label}", tags=parent.tags,
             dataset=None,
         )  # fmt: skip
         pipeline_run.log_params(client, parent_id, params)
@@ -546,12 +548,13 @@ def evaluation_run(uri: str, experiment: str, model: str, lock: Path) -> str | N
         order_by=["attributes.start_time DESC"],
         max_results=100,
     )
+    stages = lineage.read_lock(lock)  # once: up to 100 runs are compared with it
     for run in runs:
         recorded = {
             key.removeprefix(lineage.DEP_TAG): value
             for key, value in run.data.tags.items()
             if key.startswith(lineage.DEP_TAG)
         }
-        if recorded and lineage.lock_hashes(lock, f"train@{model}", recorded) == recorded:
+        if recorded and lineage.stage_hashes(stages, f"train@{model}", recorded) == recorded:
             return run.info.run_id
     return None
